@@ -1,0 +1,53 @@
+using Almanac.Core.Model;
+using OpenTelemetry.Proto.Trace.V1;
+
+namespace Almanac.Core.Storage;
+
+/// <summary>Reads stored traces. Every backend answers these the same way; the contract test suite holds them to it.</summary>
+public interface ISpanReader
+{
+    /// <summary>All spans of a trace, without a time window; null when no span of it is stored.</summary>
+    Task<TraceData?> GetTraceAsync(TraceId traceId, CancellationToken cancellationToken = default);
+
+    /// <summary>Ids of matching traces, newest trace start first (ties by trace id), at most <see cref="TraceQuery.Limit"/>.</summary>
+    Task<IReadOnlyList<TraceId>> FindTraceIdsAsync(TraceQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Summaries of the given traces that are stored, in the order given.</summary>
+    Task<IReadOnlyList<TraceSummary>> GetTraceSummariesAsync(IReadOnlyList<TraceId> traceIds, CancellationToken cancellationToken = default);
+
+    /// <summary>Names of services that reported spans, sorted ordinally.</summary>
+    Task<IReadOnlyList<string>> GetServicesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Operations of a service (name + span kind), sorted by name then kind; filtered by kind when given.</summary>
+    Task<IReadOnlyList<OperationInfo>> GetOperationsAsync(string serviceName, Span.Types.SpanKind? kind = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Service-to-service calls (parent span's service → child span's service, across services only) for child spans starting in the window.</summary>
+    Task<IReadOnlyList<DependencyLink>> GetDependenciesAsync(long startUnixNano, long endUnixNano, CancellationToken cancellationToken = default);
+
+    /// <summary>Attribute keys seen, optionally only those seen on a service's spans/resources, sorted by key.</summary>
+    Task<IReadOnlyList<AttributeKeyInfo>> GetAttributeKeysAsync(string? serviceName = null, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Writes span batches. Batches are large (thousands of spans); a backend appends them without a round trip per span.</summary>
+public interface ISpanWriter
+{
+    Task WriteAsync(SpanBatch batch, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A storage backend: the embedded default, ClickHouse later. One contract test suite covers every backend.</summary>
+public interface ISpanStore : ISpanReader, ISpanWriter, IAsyncDisposable
+{
+    StoreCapabilities Capabilities { get; }
+
+    /// <summary>Creates or migrates the schema. Called once before any other member.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The last <see cref="SpanBatch.Checkpoint"/> committed; 0 for an empty store.</summary>
+    Task<long> GetCheckpointAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes spans that started before the cutoff, the summaries of traces left without spans, and catalogue
+    /// entries last seen before it. Runs alongside writes and queries. Returns the number of spans deleted.
+    /// </summary>
+    Task<long> DeleteOlderThanAsync(long cutoffUnixNano, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,2 @@
+// Placeholder entry point; the host is built in the next commit.
+return 0;
