@@ -1,0 +1,21 @@
+namespace Almanac.Core.Ingest;
+
+public sealed class IngestOptions
+{
+    /// <summary>Where the write-ahead log lives.</summary>
+    public required string WalDirectory { get; init; }
+
+    /// <summary>
+    /// Accepted-but-not-yet-stored bytes (serialized) beyond which new exports are refused as "overloaded" so the
+    /// client retries later. Bounds memory when storage falls behind.
+    /// </summary>
+    public long MaxPendingBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>A batch is written to storage at this many spans...</summary>
+    public int MaxBatchSpans { get; init; } = 50_000;
+
+    /// <summary>...or after this long, whichever comes first: the "queryable within a second" bound.</summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    public long WalSegmentBytes { get; init; } = 64L * 1024 * 1024;
+}
