@@ -36,16 +36,16 @@ public static class QueryApiEndpoints
         return app;
     }
 
-    private static Task GetServicesAsync(HttpContext context) => RunV1(context, async (reader, _, ct) =>
+    private static Task GetServicesAsync(HttpContext context) => RunV1(context, async (_, ct) =>
     {
-        var services = await reader.GetServicesAsync(ct);
+        var services = await Reader(context).GetServicesAsync(ct);
         return (StatusCodes.Status200OK, w => JaegerResponses.WriteStrings(w, services));
     });
 
-    private static Task GetOperationNamesAsync(HttpContext context) => RunV1(context, async (reader, _, ct) =>
+    private static Task GetOperationNamesAsync(HttpContext context) => RunV1(context, async (_, ct) =>
     {
         var service = RouteValue(context, "service");
-        var operations = await reader.GetOperationsAsync(service, null, ct);
+        var operations = await Reader(context).GetOperationsAsync(service, null, ct);
         // The legacy route lists names only; the same name under several kinds appears once.
         var names = new List<string>(operations.Count);
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -60,14 +60,14 @@ public static class QueryApiEndpoints
         return (StatusCodes.Status200OK, w => JaegerResponses.WriteStrings(w, names));
     });
 
-    private static Task GetOperationsAsync(HttpContext context) => RunV1(context, async (reader, _, ct) =>
+    private static Task GetOperationsAsync(HttpContext context) => RunV1(context, async (_, ct) =>
     {
         var (service, kind) = ParseOperationsQuery(context.Request.Query, "service", "spanKind");
-        var operations = await reader.GetOperationsAsync(service, kind, ct);
+        var operations = await Reader(context).GetOperationsAsync(service, kind, ct);
         return (StatusCodes.Status200OK, w => JaegerResponses.WriteOperations(w, operations));
     });
 
-    private static Task SearchTracesAsync(HttpContext context) => RunV1(context, async (reader, now, ct) =>
+    private static Task SearchTracesAsync(HttpContext context) => RunV1(context, async (now, ct) =>
     {
         var request = JaegerQueryParser.ParseSearch(context.Request.Query, now);
         var traces = new List<TraceData>();
@@ -76,7 +76,7 @@ public static class QueryApiEndpoints
         {
             foreach (var id in request.TraceIds)
             {
-                var trace = await reader.GetTraceAsync(id, ct);
+                var trace = await Reader(context).GetTraceAsync(id, ct);
                 if (trace is null)
                 {
                     missing.Add(id);
@@ -89,11 +89,11 @@ public static class QueryApiEndpoints
         }
         else
         {
-            var ids = await reader.FindTraceIdsAsync(request.Query, ct);
+            var ids = await Reader(context).FindTraceIdsAsync(request.Query, ct);
             foreach (var id in ids)
             {
                 // A trace can be deleted by retention between the two calls; it then simply drops out.
-                if (await reader.GetTraceAsync(id, ct) is { } trace)
+                if (await Reader(context).GetTraceAsync(id, ct) is { } trace)
                 {
                     traces.Add(trace);
                 }
@@ -103,10 +103,10 @@ public static class QueryApiEndpoints
         return (StatusCodes.Status200OK, w => JaegerResponses.WriteTraces(w, traces, missing));
     });
 
-    private static Task GetTraceAsync(HttpContext context) => RunV1(context, async (reader, _, ct) =>
+    private static Task GetTraceAsync(HttpContext context) => RunV1(context, async (_, ct) =>
     {
         var id = JaegerQueryParser.ParseTraceId(RouteValue(context, "traceID"), "traceID");
-        var trace = await reader.GetTraceAsync(id, ct);
+        var trace = await Reader(context).GetTraceAsync(id, ct);
         if (trace is null)
         {
             return (StatusCodes.Status404NotFound, w => JaegerResponses.WriteError(w, StatusCodes.Status404NotFound, "trace not found"));
@@ -115,10 +115,10 @@ public static class QueryApiEndpoints
         return (StatusCodes.Status200OK, w => JaegerResponses.WriteTraces(w, [trace], []));
     });
 
-    private static Task GetDependenciesAsync(HttpContext context) => RunV1(context, async (reader, now, ct) =>
+    private static Task GetDependenciesAsync(HttpContext context) => RunV1(context, async (now, ct) =>
     {
         var (start, end) = JaegerQueryParser.ParseDependencies(context.Request.Query, now);
-        var links = await reader.GetDependenciesAsync(start, end, ct);
+        var links = await Reader(context).GetDependenciesAsync(start, end, ct);
         var service = context.Request.Query["service"].ToString();
         IReadOnlyList<DependencyLink> result = links;
         if (service.Length > 0)
@@ -129,27 +129,27 @@ public static class QueryApiEndpoints
         return (StatusCodes.Status200OK, w => JaegerResponses.WriteDependencies(w, MergeDuplicates(result)));
     });
 
-    private static Task GetServicesV3Async(HttpContext context) => RunV3(context, async (reader, ct) =>
+    private static Task GetServicesV3Async(HttpContext context) => RunV3(context, async ct =>
     {
-        var services = await reader.GetServicesAsync(ct);
+        var services = await Reader(context).GetServicesAsync(ct);
         return (StatusCodes.Status200OK, w => ApiV3Responses.WriteServices(w, services));
     });
 
-    private static Task GetOperationsV3Async(HttpContext context) => RunV3(context, async (reader, ct) =>
+    private static Task GetOperationsV3Async(HttpContext context) => RunV3(context, async ct =>
     {
         var (service, kind) = ParseOperationsQuery(context.Request.Query, "service", "span_kind");
-        var operations = await reader.GetOperationsAsync(service, kind, ct);
+        var operations = await Reader(context).GetOperationsAsync(service, kind, ct);
         return (StatusCodes.Status200OK, w => ApiV3Responses.WriteOperations(w, operations));
     });
 
-    private static Task FindTracesV3Async(HttpContext context) => RunV3(context, async (reader, ct) =>
+    private static Task FindTracesV3Async(HttpContext context) => RunV3(context, async ct =>
     {
         var query = ApiV3QueryParser.ParseFindTraces(context.Request.Query);
-        var ids = await reader.FindTraceIdsAsync(query, ct);
+        var ids = await Reader(context).FindTraceIdsAsync(query, ct);
         var traces = new List<TraceData>(ids.Count);
         foreach (var id in ids)
         {
-            if (await reader.GetTraceAsync(id, ct) is { } trace)
+            if (await Reader(context).GetTraceAsync(id, ct) is { } trace)
             {
                 traces.Add(trace);
             }
@@ -165,10 +165,10 @@ public static class QueryApiEndpoints
         return (StatusCodes.Status200OK, w => ApiV3Responses.WriteTraces(w, data));
     });
 
-    private static Task GetTraceV3Async(HttpContext context) => RunV3(context, async (reader, ct) =>
+    private static Task GetTraceV3Async(HttpContext context) => RunV3(context, async ct =>
     {
         var id = ApiV3QueryParser.ParseGetTrace(RouteValue(context, "trace_id"), context.Request.Query);
-        var trace = await reader.GetTraceAsync(id, ct);
+        var trace = await Reader(context).GetTraceAsync(id, ct);
         if (trace is null)
         {
             return (StatusCodes.Status404NotFound, w => ApiV3Responses.WriteError(w, StatusCodes.Status404NotFound, "trace not found"));
@@ -226,15 +226,18 @@ public static class QueryApiEndpoints
         return value.Contains("%2F", StringComparison.OrdinalIgnoreCase) ? Uri.UnescapeDataString(value) : value;
     }
 
-    private delegate Task<(int Status, Action<Utf8JsonWriter> Write)> V1Handler(ISpanReader reader, long nowUnixNano, CancellationToken cancellationToken);
+    private delegate Task<(int Status, Action<Utf8JsonWriter> Write)> V1Handler(long nowUnixNano, CancellationToken cancellationToken);
 
-    private delegate Task<(int Status, Action<Utf8JsonWriter> Write)> V3Handler(ISpanReader reader, CancellationToken cancellationToken);
+    private delegate Task<(int Status, Action<Utf8JsonWriter> Write)> V3Handler(CancellationToken cancellationToken);
 
     private static Task RunV1(HttpContext context, V1Handler handler) =>
-        RunAsync(context, (reader, ct) => handler(reader, NowUnixNano(context), ct), JaegerResponses.WriteError);
+        RunAsync(context, ct => handler(NowUnixNano(context), ct), JaegerResponses.WriteError);
 
     private static Task RunV3(HttpContext context, V3Handler handler) =>
-        RunAsync(context, (reader, ct) => handler(reader, ct), ApiV3Responses.WriteError);
+        RunAsync(context, handler, ApiV3Responses.WriteError);
+
+    /// <summary>Resolved only once the parameters parsed, so a bad request is answered without touching storage.</summary>
+    private static ISpanReader Reader(HttpContext context) => context.RequestServices.GetRequiredService<ISpanReader>();
 
     /// <summary>
     /// Runs a handler and writes its JSON. Client mistakes become 400s in the API's error shape; store failures
@@ -250,8 +253,7 @@ public static class QueryApiEndpoints
         Action<Utf8JsonWriter> write;
         try
         {
-            var reader = context.RequestServices.GetRequiredService<ISpanReader>();
-            (status, write) = await handler(reader, ct);
+            (status, write) = await handler(ct);
         }
         catch (QueryParameterException e)
         {

@@ -1,0 +1,133 @@
+namespace Almanac.Storage.DuckDb;
+
+/// <summary>The DuckDB schema. Every statement is idempotent so InitializeAsync can run on every start.</summary>
+internal static class Schema
+{
+    public const string Create = """
+        -- One row per span, appended in start-time order per batch so the per-row-group min/max (zone maps) on
+        -- start_ns let trace-by-id and time-window searches skip most of the table. No index: appends stay cheap.
+        CREATE TABLE IF NOT EXISTS spans (
+            trace_id       BLOB      NOT NULL,  -- 16 raw bytes
+            span_id        UBIGINT   NOT NULL,
+            parent_span_id UBIGINT   NOT NULL,  -- 0 for a root
+            start_ns       BIGINT    NOT NULL,
+            end_ns         BIGINT    NOT NULL,
+            duration_ns    BIGINT    NOT NULL,
+            service        VARCHAR   NOT NULL,
+            name           VARCHAR   NOT NULL,
+            kind           TINYINT   NOT NULL,
+            status_code    TINYINT   NOT NULL,
+            resource_id    BIGINT    NOT NULL,
+            scope_id       BIGINT    NOT NULL,
+            attr_keys      VARCHAR[] NOT NULL,  -- span + event attribute keys ...
+            attr_values    VARCHAR[] NOT NULL,  -- ... and their text forms, index for index
+            span_proto     BLOB      NOT NULL   -- the span minus the columns above: every other field, exactly
+        );
+
+        CREATE TABLE IF NOT EXISTS resources (
+            id          BIGINT PRIMARY KEY,     -- hash of the serialized resource + schema url
+            service     VARCHAR   NOT NULL,
+            schema_url  VARCHAR   NOT NULL,
+            attr_keys   VARCHAR[] NOT NULL,
+            attr_values VARCHAR[] NOT NULL,
+            proto       BLOB      NOT NULL
+        );
+
+        CREATE TABLE IF NOT EXISTS scopes (
+            id         BIGINT PRIMARY KEY,
+            schema_url VARCHAR NOT NULL,
+            proto      BLOB    NOT NULL
+        );
+
+        -- One row per trace, merged batch by batch; also the trace id -> time range lookup for trace-by-id.
+        CREATE TABLE IF NOT EXISTS traces (
+            trace_id       BLOB PRIMARY KEY,
+            start_ns       BIGINT    NOT NULL,
+            end_ns         BIGINT    NOT NULL,
+            root_service   VARCHAR   NOT NULL,
+            root_name      VARCHAR   NOT NULL,
+            has_root       BOOLEAN   NOT NULL,
+            root_start_ns  BIGINT    NOT NULL,
+            span_count     INTEGER   NOT NULL,
+            error_count    INTEGER   NOT NULL,
+            -- Spans per service as parallel lists that merges simply concatenate; readers sum per name. Keeps the
+            -- upsert a single SQL statement without read-modify-write in the client.
+            services       VARCHAR[] NOT NULL,
+            service_counts INTEGER[] NOT NULL
+        );
+
+        CREATE TABLE IF NOT EXISTS services (
+            name      VARCHAR PRIMARY KEY,
+            last_seen BIGINT NOT NULL
+        );
+
+        CREATE TABLE IF NOT EXISTS operations (
+            service   VARCHAR NOT NULL,
+            name      VARCHAR NOT NULL,
+            kind      TINYINT NOT NULL,
+            last_seen BIGINT  NOT NULL,
+            PRIMARY KEY (service, name, kind)
+        );
+
+        CREATE TABLE IF NOT EXISTS attribute_keys (
+            service   VARCHAR NOT NULL,
+            key       VARCHAR NOT NULL,
+            type      TINYINT NOT NULL,
+            target    TINYINT NOT NULL,
+            last_seen BIGINT  NOT NULL,
+            PRIMARY KEY (service, key, type, target)
+        );
+
+        CREATE TABLE IF NOT EXISTS ingest_state (
+            id         INTEGER PRIMARY KEY,
+            checkpoint BIGINT NOT NULL
+        );
+        """;
+
+    /// <summary>Per-connection staging for the trace summary upsert (temp: never written to the WAL).</summary>
+    public const string CreateStaging = """
+        CREATE TEMP TABLE IF NOT EXISTS trace_batch (
+            trace_id       BLOB,
+            start_ns       BIGINT,
+            end_ns         BIGINT,
+            root_service   VARCHAR,
+            root_name      VARCHAR,
+            has_root       BOOLEAN,
+            root_start_ns  BIGINT,
+            span_count     INTEGER,
+            error_count    INTEGER,
+            services       VARCHAR[],
+            service_counts INTEGER[]
+        );
+        """;
+
+    /// <summary>
+    /// Merges the batch's per-trace aggregates. A stored real root is kept; otherwise the batch's root wins if it
+    /// is real or starts earlier than the stored stand-in. SET expressions read the row as it was before.
+    /// </summary>
+    public const string MergeTraces = """
+        INSERT INTO traces SELECT * FROM temp.main.trace_batch
+        ON CONFLICT (trace_id) DO UPDATE SET
+            start_ns = least(traces.start_ns, excluded.start_ns),
+            end_ns = greatest(traces.end_ns, excluded.end_ns),
+            root_service = CASE WHEN NOT traces.has_root AND (excluded.has_root OR excluded.root_start_ns < traces.root_start_ns)
+                THEN excluded.root_service ELSE traces.root_service END,
+            root_name = CASE WHEN NOT traces.has_root AND (excluded.has_root OR excluded.root_start_ns < traces.root_start_ns)
+                THEN excluded.root_name ELSE traces.root_name END,
+            root_start_ns = CASE WHEN NOT traces.has_root AND (excluded.has_root OR excluded.root_start_ns < traces.root_start_ns)
+                THEN excluded.root_start_ns ELSE traces.root_start_ns END,
+            has_root = traces.has_root OR excluded.has_root,
+            span_count = traces.span_count + excluded.span_count,
+            error_count = traces.error_count + excluded.error_count,
+            services = list_concat(traces.services, excluded.services),
+            service_counts = list_concat(traces.service_counts, excluded.service_counts);
+        """;
+
+    /// <summary>
+    /// One attribute filter against a span's search lists: the key and value must sit at the same index. The cheap
+    /// list_contains on the value first lets DuckDB skip the lambda for most rows.
+    /// </summary>
+    public static string SpanAttributeMatch(int keyParam, int valueParam) =>
+        $"(list_contains(attr_values, ${valueParam}) AND list_bool_or(list_transform(range(1, len(attr_keys) + 1), "
+        + $"i -> attr_keys[i] = ${keyParam} AND attr_values[i] = ${valueParam})))";
+}
