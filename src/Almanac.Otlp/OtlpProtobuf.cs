@@ -18,6 +18,12 @@ public static class OtlpProtobuf
     /// <exception cref="OtlpFormatException">The bytes are not a valid <c>ExportTraceServiceRequest</c>.</exception>
     public static unsafe ExportTraceServiceRequest ParseTraceRequest(ReadOnlySpan<byte> bytes)
     {
+        if (bytes.IsEmpty)
+        {
+            // An empty body is a valid, empty request (all fields default) — and `fixed` would give a null pointer.
+            return new ExportTraceServiceRequest();
+        }
+
         try
         {
             // MessageParser.ParseFrom(span) has no recursion-limit knob; CodedInputStream.CreateWithLimits needs a

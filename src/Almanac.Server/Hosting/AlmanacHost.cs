@@ -1,0 +1,177 @@
+using System.Net;
+using System.Reflection;
+using Almanac.Core.Ingest;
+using Almanac.Core.Storage;
+using Almanac.Query;
+using Almanac.Server.Configuration;
+using Almanac.Server.Receivers;
+using Almanac.Storage.DuckDb;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Almanac.Server.Hosting;
+
+/// <summary>Builds and runs the one Almanac process: three listeners, each port with its own routes.</summary>
+internal static class AlmanacHost
+{
+    public static string Version { get; } =
+        typeof(AlmanacHost).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true);
+
+        AlmanacOptions options;
+        try
+        {
+            options = OptionsLoader.Load(args, builder.Configuration, Environment.GetEnvironmentVariable);
+        }
+        catch (OptionsLoader.OptionsException ex)
+        {
+            await Console.Error.WriteLineAsync($"almanac: {ex.Message}");
+            return 2;
+        }
+
+        WebApplication app;
+        try
+        {
+            app = Build(builder, options);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"almanac: cannot use data directory '{options.FullDataDir}': {ex.Message}");
+            return 1;
+        }
+
+        try
+        {
+            await app.RunAsync();
+            return 0;
+        }
+        catch (IOException ex) when (ex.InnerException is System.Net.Sockets.SocketException || ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            await Console.Error.WriteLineAsync($"almanac: cannot listen: {ex.Message} Is another Almanac or Jaeger running? Choose other ports with --otlp-grpc-port, --otlp-http-port, --ui-port.");
+            return 1;
+        }
+        catch (Exception ex) when (IsDatabaseLocked(ex))
+        {
+            await Console.Error.WriteLineAsync($"almanac: the data directory '{options.FullDataDir}' is in use by another process ({ex.Message}). Stop it or choose another --data-dir.");
+            return 1;
+        }
+    }
+
+    internal static WebApplication Build(WebApplicationBuilder builder, AlmanacOptions options)
+    {
+        Directory.CreateDirectory(options.FullDataDir);
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        builder.Logging.AddFilter("Grpc", LogLevel.Warning);
+
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // gRPC without TLS needs HTTP/2 with prior knowledge, so that port speaks HTTP/2 only.
+            kestrel.Listen(options.Bind, options.OtlpGrpcPort, l => l.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(options.Bind, options.OtlpHttpPort, l => l.Protocols = HttpProtocols.Http1AndHttp2);
+            kestrel.Listen(options.Bind, options.UiPort, l => l.Protocols = HttpProtocols.Http1AndHttp2);
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+        });
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ISpanStore>(sp => new DuckDbSpanStore(
+            Path.Combine(options.FullDataDir, "almanac.duckdb"), sp.GetRequiredService<ILogger<DuckDbSpanStore>>()));
+        builder.Services.AddSingleton<ISpanReader>(sp => sp.GetRequiredService<ISpanStore>());
+        builder.Services.AddSingleton(new IngestOptions
+        {
+            WalDirectory = Path.Combine(options.FullDataDir, "wal"),
+            MaxPendingBytes = options.MaxPendingBytes,
+        });
+        builder.Services.AddSingleton<IngestPipeline>();
+        builder.Services.AddHostedService<PipelineHostedService>();
+        builder.Services.AddHostedService<RetentionService>();
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = options.MaxRequestBytes;
+            o.EnableDetailedErrors = false;
+        });
+        builder.Services.AddRouting();
+
+        var app = builder.Build();
+
+        // Each port serves only its own protocol: OTLP/gRPC, OTLP/HTTP, or UI + query API. Routing by the local
+        // port (not the Host header) keeps that true behind port mappings and proxies.
+        app.MapWhen(c => c.Connection.LocalPort == options.OtlpGrpcPort, grpc =>
+        {
+            grpc.UseRouting();
+            grpc.UseEndpoints(e => e.MapGrpcService<OtlpGrpcTraceReceiver>());
+        });
+        app.MapWhen(c => c.Connection.LocalPort == options.OtlpHttpPort, http =>
+        {
+            http.UseRouting();
+            http.UseEndpoints(e =>
+            {
+                e.MapOtlpHttp();
+                MapHealth(e);
+            });
+        });
+        app.MapWhen(c => c.Connection.LocalPort == options.UiPort, ui =>
+        {
+            ui.UseRouting();
+            ui.UseEndpoints(e =>
+            {
+                MapHealth(e);
+                e.MapJaegerQueryApi();
+                e.MapGet("/", () => Results.Text(
+                    $"Almanac {Version}\n\nQuery API: /api/services, /api/traces, /api/v3/traces (Jaeger-compatible).\nThe web UI is coming; point Jaeger UI or Grafana's Jaeger data source here meanwhile.\n"));
+            });
+        });
+
+        app.Lifetime.ApplicationStarted.Register(() => PrintBanner(options));
+        return app;
+    }
+
+    private static void MapHealth(IEndpointRouteBuilder e)
+    {
+        e.MapGet("/healthz", () => Results.Text("ok"));
+        e.MapGet("/readyz", (IngestPipeline pipeline) => pipeline.IsReady
+            ? Results.Text("ready")
+            : Results.Text("starting", statusCode: StatusCodes.Status503ServiceUnavailable));
+    }
+
+    private static void PrintBanner(AlmanacOptions options)
+    {
+        var host = options.Bind.Equals(IPAddress.Any) || options.Bind.Equals(IPAddress.IPv6Any) ? "localhost"
+            : options.Bind.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{options.Bind}]" : options.Bind.ToString();
+        var all = host == "localhost" ? $" (listening on all interfaces: {options.Bind})" : string.Empty;
+        Console.Out.WriteLine($"""
+            Almanac {Version} is running{all}
+              OTLP/gRPC   http://{host}:{options.OtlpGrpcPort}
+              OTLP/HTTP   http://{host}:{options.OtlpHttpPort}   (POST /v1/traces, protobuf or JSON)
+              UI + API    http://{host}:{options.UiPort}   (Jaeger API /api/..., api_v3 /api/v3/...)
+              data        {options.FullDataDir}   (retention {OptionsLoader.FormatDuration(options.Retention)})
+            Press Ctrl+C to stop.
+            """);
+    }
+
+    private static bool IsDatabaseLocked(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e.Message.Contains("Could not set lock", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("Conflicting lock", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

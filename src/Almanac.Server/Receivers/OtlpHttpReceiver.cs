@@ -1,0 +1,123 @@
+using Almanac.Core.Ingest;
+using Almanac.Otlp;
+using Almanac.Otlp.Json;
+using Almanac.Server.Configuration;
+using Google.Protobuf;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
+using OpenTelemetry.Proto.Collector.Trace.V1;
+using GrpcCode = Grpc.Core.StatusCode;
+
+namespace Almanac.Server.Receivers;
+
+/// <summary>
+/// OTLP/HTTP: <c>POST /v1/traces</c> with <c>application/x-protobuf</c> or <c>application/json</c>, optionally
+/// gzip-encoded. A thin adapter: decode, hand to <see cref="IngestPipeline"/>, map the outcome to HTTP.
+/// </summary>
+internal static class OtlpHttpReceiver
+{
+    public static IEndpointRouteBuilder MapOtlpHttp(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/traces", HandleTracesAsync);
+        return app;
+    }
+
+    private static async Task HandleTracesAsync(HttpContext context, IngestPipeline pipeline, AlmanacOptions options)
+    {
+        var request = context.Request;
+        bool json;
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status415UnsupportedMediaType, GrpcCode.InvalidArgument,
+                "Missing or invalid Content-Type; use application/x-protobuf or application/json.", json: false);
+            return;
+        }
+
+        if (mediaType.MediaType.Equals(OtlpResponses.ProtobufContentType, StringComparison.OrdinalIgnoreCase))
+        {
+            json = false;
+        }
+        else if (mediaType.MediaType.Equals(OtlpResponses.JsonContentType, StringComparison.OrdinalIgnoreCase))
+        {
+            json = true;
+        }
+        else
+        {
+            await WriteErrorAsync(context, StatusCodes.Status415UnsupportedMediaType, GrpcCode.InvalidArgument,
+                $"Unsupported Content-Type '{mediaType.MediaType}'; use application/x-protobuf or application/json.", json: false);
+            return;
+        }
+
+        var encoding = request.Headers.ContentEncoding.ToString().Trim();
+        bool gzip;
+        if (encoding.Length == 0 || encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+        {
+            gzip = false;
+        }
+        else if (encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase))
+        {
+            gzip = true;
+        }
+        else
+        {
+            await WriteErrorAsync(context, StatusCodes.Status415UnsupportedMediaType, GrpcCode.InvalidArgument,
+                $"Unsupported Content-Encoding '{encoding}'; use gzip or none.", json);
+            return;
+        }
+
+        // Our own bounded reader enforces the limit on the compressed and the decompressed size alike.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = null;
+        }
+
+        ExportTraceServiceRequest export;
+        try
+        {
+            var body = await BoundedGzip.ReadAllAsync(request.Body, gzip, options.MaxRequestBytes, context.RequestAborted);
+            export = json ? OtlpJson.ParseTraceRequest(body) : OtlpProtobuf.ParseTraceRequest(body);
+        }
+        catch (PayloadTooLargeException)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status413PayloadTooLarge, GrpcCode.InvalidArgument,
+                $"Request body exceeds {options.MaxRequestBytes} bytes{(gzip ? " after decompression" : string.Empty)} (see --max-request-size).", json);
+            return;
+        }
+        catch (OtlpFormatException ex)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, GrpcCode.InvalidArgument, ex.Message, json);
+            return;
+        }
+        catch (BadHttpRequestException ex)
+        {
+            await WriteErrorAsync(context, ex.StatusCode, GrpcCode.InvalidArgument, ex.Message, json);
+            return;
+        }
+
+        var result = await pipeline.ExportTracesAsync(export);
+        switch (result.Status)
+        {
+            case IngestStatus.Accepted:
+                var response = OtlpResponses.TraceResponse(result);
+                context.Response.StatusCode = StatusCodes.Status200OK;
+                context.Response.ContentType = json ? OtlpResponses.JsonContentType : OtlpResponses.ProtobufContentType;
+                await context.Response.Body.WriteAsync(json ? OtlpResponses.TraceResponseJson(response) : response.ToByteArray());
+                break;
+            case IngestStatus.Overloaded:
+                context.Response.Headers.RetryAfter = ((int)result.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, GrpcCode.ResourceExhausted, result.Message ?? "Overloaded", json);
+                break;
+            default:
+                context.Response.Headers.RetryAfter = ((int)result.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, GrpcCode.Unavailable, result.Message ?? "Unavailable", json);
+                break;
+        }
+    }
+
+    private static async Task WriteErrorAsync(HttpContext context, int httpStatus, GrpcCode code, string message, bool json)
+    {
+        context.Response.StatusCode = httpStatus;
+        context.Response.ContentType = json ? OtlpResponses.JsonContentType : OtlpResponses.ProtobufContentType;
+        await context.Response.Body.WriteAsync(OtlpResponses.Status((int)code, message, json));
+    }
+}

@@ -1,0 +1,73 @@
+using System.Text.Json;
+using Almanac.Core.Ingest;
+using Google.Protobuf;
+using OpenTelemetry.Proto.Collector.Trace.V1;
+
+namespace Almanac.Server.Receivers;
+
+/// <summary>OTLP response bodies, in the encoding of the request as the specification asks.</summary>
+internal static class OtlpResponses
+{
+    public const string ProtobufContentType = "application/x-protobuf";
+    public const string JsonContentType = "application/json";
+
+    public static ExportTraceServiceResponse TraceResponse(IngestResult result)
+    {
+        var response = new ExportTraceServiceResponse();
+        if (result.RejectedSpans > 0 || !string.IsNullOrEmpty(result.Message))
+        {
+            response.PartialSuccess = new ExportTracePartialSuccess { RejectedSpans = result.RejectedSpans, ErrorMessage = result.Message ?? string.Empty };
+        }
+
+        return response;
+    }
+
+    public static byte[] TraceResponseJson(ExportTraceServiceResponse response)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            if (response.PartialSuccess is { } partial)
+            {
+                writer.WriteStartObject("partialSuccess");
+                if (partial.RejectedSpans != 0)
+                {
+                    // OTLP/JSON writes 64-bit integers as strings.
+                    writer.WriteString("rejectedSpans", partial.RejectedSpans.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+
+                if (partial.ErrorMessage.Length > 0)
+                {
+                    writer.WriteString("errorMessage", partial.ErrorMessage);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>A google.rpc.Status body: protobuf or JSON.</summary>
+    public static byte[] Status(int grpcCode, string message, bool json)
+    {
+        if (!json)
+        {
+            return new Google.Rpc.Status { Code = grpcCode, Message = message }.ToByteArray();
+        }
+
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("code", grpcCode);
+            writer.WriteString("message", message);
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Almanac.Server.Tests.EndToEnd;
+
+/// <summary>
+/// The real <c>almanac</c> executable in a child process, on free loopback ports, with its own data directory —
+/// the way a user runs it. Restartable on the same data directory; killable with SIGKILL.
+/// </summary>
+public sealed class AlmanacProcess : IAsyncDisposable
+{
+    private readonly StringBuilder _output = new();
+    private Process? _process;
+
+    private AlmanacProcess(string dataDir, bool ownsDataDir, string[] extraArgs)
+    {
+        DataDir = dataDir;
+        OwnsDataDir = ownsDataDir;
+        ExtraArgs = extraArgs;
+        GrpcPort = FreePort();
+        HttpPort = FreePort();
+        UiPort = FreePort();
+    }
+
+    public string DataDir { get; }
+
+    public bool OwnsDataDir { get; }
+
+    public string[] ExtraArgs { get; }
+
+    public int GrpcPort { get; private set; }
+
+    public int HttpPort { get; private set; }
+
+    public int UiPort { get; private set; }
+
+    public Uri GrpcEndpoint => new($"http://127.0.0.1:{GrpcPort}");
+
+    public Uri HttpEndpoint => new($"http://127.0.0.1:{HttpPort}");
+
+    public Uri UiEndpoint => new($"http://127.0.0.1:{UiPort}");
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public static async Task<AlmanacProcess> StartAsync(string? dataDir = null, params string[] extraArgs)
+    {
+        var owns = dataDir is null;
+        dataDir ??= Path.Combine(Path.GetTempPath(), "almanac-e2e-" + Guid.NewGuid().ToString("N"));
+        var almanac = new AlmanacProcess(dataDir, owns, extraArgs);
+        await almanac.StartProcessAsync();
+        return almanac;
+    }
+
+    /// <summary>Path of the built almanac.dll beside this test assembly's configuration.</summary>
+    public static string ServerDll()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Almanac.slnx")))
+        {
+            dir = dir.Parent;
+        }
+
+        if (dir is null)
+        {
+            throw new InvalidOperationException("Cannot find the repository root (Almanac.slnx) above " + AppContext.BaseDirectory);
+        }
+
+        // Same configuration (Debug/Release) as the tests.
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var dll = Path.Combine(dir.FullName, "src", "Almanac.Server", "bin", configuration, "net10.0", "almanac.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the solution first; almanac.dll not found", dll);
+    }
+
+    /// <summary>Runs almanac to completion with the given arguments (for --help and bad options).</summary>
+    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunToExitAsync(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(ServerDll());
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(cts.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    public async Task StartProcessAsync()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(ServerDll());
+        foreach (var a in new[] { "--data-dir", DataDir, "--otlp-grpc-port", $"{GrpcPort}", "--otlp-http-port", $"{HttpPort}", "--ui-port", $"{UiPort}" }.Concat(ExtraArgs))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        _process = Process.Start(psi)!;
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"almanac exited with {_process.ExitCode}:\n{Output}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri(UiEndpoint, "/readyz"));
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("almanac did not become ready:\n" + Output);
+    }
+
+    /// <summary>SIGKILL: no shutdown hooks, no flushing — what survives is what was durable.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>SIGTERM, as a service manager or Ctrl-C would, and wait for a clean exit.</summary>
+    public async Task<int> StopGracefullyAsync(TimeSpan timeout)
+    {
+        if (_process is null || _process.HasExited)
+        {
+            return _process?.ExitCode ?? 0;
+        }
+
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public async Task RestartAsync()
+    {
+        await StopGracefullyAsync(TimeSpan.FromSeconds(30));
+        await StartProcessAsync();
+    }
+
+    public async Task KillAndRestartAsync()
+    {
+        await KillAsync();
+        await StartProcessAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process?.Dispose();
+        if (OwnsDataDir && Directory.Exists(DataDir))
+        {
+            try
+            {
+                Directory.Delete(DataDir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
