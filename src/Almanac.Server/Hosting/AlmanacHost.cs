@@ -80,8 +80,9 @@ internal static class AlmanacHost
             kestrel.AddServerHeader = false;
             // gRPC without TLS needs HTTP/2 with prior knowledge, so that port speaks HTTP/2 only.
             kestrel.Listen(options.Bind, options.OtlpGrpcPort, l => l.Protocols = HttpProtocols.Http2);
-            kestrel.Listen(options.Bind, options.OtlpHttpPort, l => l.Protocols = HttpProtocols.Http1AndHttp2);
-            kestrel.Listen(options.Bind, options.UiPort, l => l.Protocols = HttpProtocols.Http1AndHttp2);
+            // Without TLS there is no ALPN to negotiate HTTP/2, so the HTTP ports speak HTTP/1.1.
+            kestrel.Listen(options.Bind, options.OtlpHttpPort, l => l.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(options.Bind, options.UiPort, l => l.Protocols = HttpProtocols.Http1);
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
         });
 
