@@ -188,7 +188,7 @@ public sealed class IngestPipeline : IAsyncDisposable
                 }
 
                 // Polling keeps one reader and no timers per batch; the interval is far below the flush bound.
-                if (spans.Count >= _options.MaxBatchSpans || reader.Completion.IsCompleted || _time.GetTimestamp() >= deadline)
+                if (spans.Count >= _options.MaxBatchSpans || _state != PipelineState.Running || _time.GetTimestamp() >= deadline)
                 {
                     break;
                 }
