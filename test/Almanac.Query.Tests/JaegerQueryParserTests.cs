@@ -6,7 +6,7 @@ namespace Almanac.Query.Tests;
 
 public sealed class JaegerQueryParserTests
 {
-    // 2026-11-20T12:00:00Z
+    // 2025-11-20T12:00:00Z
     private const long Now = 1_763_640_000_000_000_000;
     private const long Day = 86_400_000_000_000;
 
