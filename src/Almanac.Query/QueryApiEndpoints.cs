@@ -105,7 +105,7 @@ public static class QueryApiEndpoints
 
     private static Task GetTraceAsync(HttpContext context) => RunV1(context, async (_, ct) =>
     {
-        var id = JaegerQueryParser.ParseTraceId(RouteValue(context, "traceID"), "traceID");
+        var id = JaegerQueryParser.ParseGetTrace(RouteValue(context, "traceID"), context.Request.Query);
         var trace = await Reader(context).GetTraceAsync(id, ct);
         if (trace is null)
         {

@@ -184,6 +184,32 @@ public sealed class JaegerQueryParserTests
     }
 
     [Fact]
+    public void ParseSearch_TooManyTraceIds_Throws()
+    {
+        var query = "?" + string.Join('&', Enumerable.Range(1, JaegerQueryParser.MaxLimit + 1).Select(i => $"traceID={i:x}"));
+
+        Assert.Contains("traceID", BadRequest(query).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", 0xabcL)]
+    [InlineData("?start=1000&end=2000", 0xabcL)]
+    [InlineData("?raw=true", 0xabcL)]
+    public void ParseGetTrace_ValidInput_ReturnsId(string query, long low)
+    {
+        Assert.Equal(new TraceId(0, (ulong)low), JaegerQueryParser.ParseGetTrace("ABC", Parse(query)));
+    }
+
+    [Theory]
+    [InlineData("xyz", "")]
+    [InlineData("abc", "?start=soon")]
+    [InlineData("abc", "?start=2000&end=1000")]
+    public void ParseGetTrace_BadInput_Throws(string traceId, string query)
+    {
+        Assert.Throws<QueryParameterException>(() => JaegerQueryParser.ParseGetTrace(traceId, Parse(query)));
+    }
+
+    [Fact]
     public void ParseDependencies_Defaults_LastDayUntilNow()
     {
         var (start, end) = JaegerQueryParser.ParseDependencies(Parse(""), Now);
