@@ -284,7 +284,7 @@ public static class QueryApiEndpoints
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(16 * 1024);
         try
         {
-            using var writer = new Utf8JsonWriter(buffer);
+            using var writer = new Utf8JsonWriter(buffer, JaegerTraceWriter.JsonOptions);
             write(writer);
         }
         catch (Exception e)
@@ -292,7 +292,7 @@ public static class QueryApiEndpoints
             LogFailure(context, e);
             status = StatusCodes.Status500InternalServerError;
             buffer.ResetWrittenCount();
-            using var writer = new Utf8JsonWriter(buffer);
+            using var writer = new Utf8JsonWriter(buffer, JaegerTraceWriter.JsonOptions);
             writeError(writer, status, "internal error while rendering traces");
         }
 
