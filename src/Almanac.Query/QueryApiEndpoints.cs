@@ -223,7 +223,8 @@ public static class QueryApiEndpoints
     {
         var value = context.Request.RouteValues[name]?.ToString() ?? string.Empty;
         // Routing decodes everything except "/", which stays %2F inside a segment; Jaeger unescapes it.
-        return value.Contains("%2F", StringComparison.OrdinalIgnoreCase) ? Uri.UnescapeDataString(value) : value;
+        // Only that escape is undone: everything else is already decoded, and decoding twice would corrupt a '%'.
+        return value.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
     }
 
     private delegate Task<(int Status, Action<Utf8JsonWriter> Write)> V1Handler(long nowUnixNano, CancellationToken cancellationToken);
