@@ -18,6 +18,11 @@ public static class OtlpProtobuf
     /// <exception cref="OtlpFormatException">The bytes are not a valid <c>ExportTraceServiceRequest</c>.</exception>
     public static unsafe ExportTraceServiceRequest ParseTraceRequest(ReadOnlySpan<byte> bytes)
     {
+        if (bytes.IsEmpty)
+        {
+            return new ExportTraceServiceRequest();
+        }
+
         try
         {
             // MessageParser.ParseFrom(span) has no recursion-limit knob; CodedInputStream.CreateWithLimits needs a

@@ -43,6 +43,13 @@ internal ref struct OtlpJsonTraceReader
     public static ExportTraceServiceRequest Parse(ReadOnlySpan<byte> utf8Json)
     {
         var request = new ExportTraceServiceRequest();
+
+        // Some HTTP clients prepend a UTF-8 byte order mark; Utf8JsonReader would reject it as an invalid token.
+        if (utf8Json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            utf8Json = utf8Json[3..];
+        }
+
         if (IsBlank(utf8Json))
         {
             return request;
@@ -886,8 +893,23 @@ internal ref struct OtlpJsonTraceReader
 
     // ---- scalar readers (the reader is on the value token) ---------------------------------------------------
 
-    private readonly string ReadString() =>
-        _reader.TokenType == JsonTokenType.String ? _reader.GetString()! : throw Error("expected a string");
+    private readonly string ReadString()
+    {
+        if (_reader.TokenType != JsonTokenType.String)
+        {
+            throw Error("expected a string");
+        }
+
+        try
+        {
+            return _reader.GetString()!;
+        }
+        catch (InvalidOperationException ex)
+        {
+            // Utf8JsonReader validates UTF-8 lazily, when a string is materialised.
+            throw new OtlpFormatException($"{_path}: invalid UTF-8 in string", ex);
+        }
+    }
 
     private readonly bool ReadBool() => _reader.TokenType switch
     {
@@ -958,7 +980,7 @@ internal ref struct OtlpJsonTraceReader
             }
         }
 
-        throw Error("expected a non-negative integer");
+        throw Error("expected an integer (unsigned 64-bit)");
     }
 
     private readonly uint ReadUInt32()
@@ -990,7 +1012,7 @@ internal ref struct OtlpJsonTraceReader
             }
         }
 
-        throw Error("expected a 32-bit unsigned integer");
+        throw Error("expected an integer (unsigned 32-bit)");
     }
 
     private static bool IsIntegral(decimal number, decimal min, decimal max) =>
