@@ -101,20 +101,36 @@ public static class OtlpJson
     public static void WriteKeyValues(Utf8JsonWriter writer, IEnumerable<KeyValue> keyValues)
     {
         writer.WriteStartArray();
-        foreach (var keyValue in keyValues)
+        if (keyValues is RepeatedField<KeyValue> repeated)
         {
-            writer.WriteStartObject();
-            writer.WriteString(Names.Key, keyValue.Key);
-            if (keyValue.Value is not null)
+            // The common case: index instead of going through a boxed IEnumerable enumerator.
+            for (var i = 0; i < repeated.Count; i++)
             {
-                writer.WritePropertyName(Names.Value);
-                WriteAnyValue(writer, keyValue.Value);
+                WriteKeyValue(writer, repeated[i]);
             }
-
-            writer.WriteEndObject();
+        }
+        else
+        {
+            foreach (var keyValue in keyValues)
+            {
+                WriteKeyValue(writer, keyValue);
+            }
         }
 
         writer.WriteEndArray();
+    }
+
+    private static void WriteKeyValue(Utf8JsonWriter writer, KeyValue keyValue)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(Names.Key, keyValue.Key);
+        if (keyValue.Value is not null)
+        {
+            writer.WritePropertyName(Names.Value);
+            WriteAnyValue(writer, keyValue.Value);
+        }
+
+        writer.WriteEndObject();
     }
 
     private static void WriteResourceSpans(Utf8JsonWriter writer, ResourceSpans resourceSpans)
