@@ -30,6 +30,12 @@ public static class OtlpJson
         OtlpJsonTraceReader.Parse(utf8Json);
 
     /// <summary>Writes <paramref name="data"/> as an OTLP/JSON <c>TracesData</c> object (<c>{"resourceSpans":[...]}</c>).</summary>
+    /// <remarks>
+    /// Canonical form: lowerCamelCase names, lower-case hex ids, 64-bit integers as strings, enums as integers, default
+    /// scalars and empty repeated fields omitted, except that spans always carry traceId, spanId, name, kind and both
+    /// timestamps. String escaping follows the writer's encoder (the default escapes non-ASCII; pass
+    /// <c>JavaScriptEncoder.UnsafeRelaxedJsonEscaping</c> for raw UTF-8 in responses).
+    /// </remarks>
     public static void WriteTracesData(Utf8JsonWriter writer, TracesData data)
     {
         writer.WriteStartObject();

@@ -893,7 +893,7 @@ internal ref struct OtlpJsonTraceReader
 
     // ---- scalar readers (the reader is on the value token) ---------------------------------------------------
 
-    private readonly string ReadString()
+    private string ReadString()
     {
         if (_reader.TokenType != JsonTokenType.String)
         {
@@ -911,14 +911,14 @@ internal ref struct OtlpJsonTraceReader
         }
     }
 
-    private readonly bool ReadBool() => _reader.TokenType switch
+    private bool ReadBool() => _reader.TokenType switch
     {
         JsonTokenType.True => true,
         JsonTokenType.False => false,
         _ => throw Error("expected true or false"),
     };
 
-    private readonly long ReadInt64()
+    private long ReadInt64()
     {
         if (_reader.TokenType == JsonTokenType.Number)
         {
@@ -951,7 +951,7 @@ internal ref struct OtlpJsonTraceReader
         throw Error("expected an integer");
     }
 
-    private readonly ulong ReadUInt64()
+    private ulong ReadUInt64()
     {
         if (_reader.TokenType == JsonTokenType.Number)
         {
@@ -983,7 +983,7 @@ internal ref struct OtlpJsonTraceReader
         throw Error("expected an integer (unsigned 64-bit)");
     }
 
-    private readonly uint ReadUInt32()
+    private uint ReadUInt32()
     {
         if (_reader.TokenType == JsonTokenType.Number)
         {
@@ -1018,7 +1018,7 @@ internal ref struct OtlpJsonTraceReader
     private static bool IsIntegral(decimal number, decimal min, decimal max) =>
         number == decimal.Truncate(number) && number >= min && number <= max;
 
-    private readonly double ReadDouble()
+    private double ReadDouble()
     {
         if (_reader.TokenType == JsonTokenType.Number)
         {
@@ -1055,7 +1055,7 @@ internal ref struct OtlpJsonTraceReader
         throw Error("expected a number");
     }
 
-    private readonly int ReadEnum(string[] names)
+    private int ReadEnum(string[] names)
     {
         if (_reader.TokenType == JsonTokenType.Number)
         {
@@ -1095,7 +1095,7 @@ internal ref struct OtlpJsonTraceReader
     private static readonly string[] StatusCodeNames = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
 
     /// <summary>Decodes a hex id (case-insensitive). OTLP/JSON deliberately differs from protobuf JSON here (hex, not base64).</summary>
-    private readonly ByteString ReadHexId()
+    private ByteString ReadHexId()
     {
         if (_reader.TokenType != JsonTokenType.String)
         {
@@ -1138,7 +1138,7 @@ internal ref struct OtlpJsonTraceReader
     };
 
     /// <summary>Decodes base64 as protobuf JSON does: standard or URL-safe alphabet, padding optional.</summary>
-    private readonly ByteString ReadBase64()
+    private ByteString ReadBase64()
     {
         if (_reader.TokenType != JsonTokenType.String)
         {
@@ -1172,6 +1172,6 @@ internal ref struct OtlpJsonTraceReader
     }
 
     /// <summary>The current string token's UTF-8 bytes with JSON escapes resolved (escapes are rare, so that path may allocate).</summary>
-    private readonly ReadOnlySpan<byte> UnescapedValue() =>
+    private ReadOnlySpan<byte> UnescapedValue() =>
         _reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(_reader.GetString()!) : _reader.ValueSpan;
 }

@@ -124,10 +124,12 @@ public sealed class OtlpJsonWriteTests
             WriteValue(new AnyValue { KvlistValue = list }));
     }
 
-    [Fact]
-    public void WriteTracesData_FullFixture_RoundTripsThroughParser()
+    [Theory]
+    [InlineData("almanac-full-trace.json")]
+    [InlineData("otlp-spec-examples/trace.json")]
+    public void WriteTracesData_Fixture_RoundTripsThroughParser(string fixture)
     {
-        var original = OtlpJson.ParseTraceRequest(FixtureFiles.Read("almanac-full-trace.json"));
+        var original = OtlpJson.ParseTraceRequest(FixtureFiles.Read(fixture.Split('/')));
 
         Assert.Equal(original, OtlpJson.ParseTraceRequest(Write(original)));
     }
