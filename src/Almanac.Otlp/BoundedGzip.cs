@@ -18,8 +18,7 @@ public static class BoundedGzip
     public static byte[] Decompress(ReadOnlySpan<byte> compressed, int maxDecompressedBytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxDecompressedBytes);
-        using var input = new MemoryStream(compressed.ToArray(), writable: false);
-        return DecompressFrom(input, maxDecompressedBytes);
+        return DecompressFrom(compressed.ToArray(), maxDecompressedBytes);
     }
 
     /// <summary>
@@ -37,8 +36,7 @@ public static class BoundedGzip
             return raw;
         }
 
-        using var input = new MemoryStream(raw, writable: false);
-        return DecompressFrom(input, maxBytes);
+        return DecompressFrom(raw, maxBytes);
     }
 
     private static async Task<byte[]> ReadBoundedAsync(Stream body, int maxBytes, CancellationToken ct)
@@ -74,11 +72,46 @@ public static class BoundedGzip
         }
     }
 
-    private static byte[] DecompressFrom(Stream compressed, int maxBytes)
+    private static byte[] DecompressFrom(byte[] compressed, int maxBytes)
+    {
+        if (compressed.Length == 0)
+        {
+            return [];
+        }
+
+        var output = Inflate(compressed, maxBytes);
+        VerifyTrailer(compressed, output);
+        return output;
+    }
+
+    /// <summary>
+    /// GZipStream reports a stream cut off mid-member as a clean end of data, which would silently drop the tail of a
+    /// request. A complete body ends with the last member's CRC-32 and length (ISIZE); checking them against the tail
+    /// of the output catches truncation. ISIZE is only compared here, never used to size anything.
+    /// </summary>
+    private static void VerifyTrailer(byte[] compressed, byte[] output)
+    {
+        if (compressed.Length < 18)
+        {
+            throw new OtlpFormatException("Invalid gzip body: too short");
+        }
+
+        var trailer = compressed.AsSpan(compressed.Length - 8);
+        var expectedCrc = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+        var lastMemberLength = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]);
+        if (lastMemberLength > (uint)output.Length
+            || GzipCrc32.Compute(output.AsSpan(output.Length - (int)lastMemberLength)) != expectedCrc)
+        {
+            throw new OtlpFormatException("Invalid gzip body: truncated or corrupt");
+        }
+    }
+
+    private static byte[] Inflate(byte[] compressed, int maxBytes)
     {
         try
         {
-            using var gzip = new GZipStream(compressed, CompressionMode.Decompress);
+            using var input = new MemoryStream(compressed, writable: false);
+            using var gzip = new GZipStream(input, CompressionMode.Decompress);
             var buffer = new byte[Math.Min(ChunkSize, maxBytes)];
             var total = 0;
             while (true)

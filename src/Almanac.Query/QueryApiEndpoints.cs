@@ -105,7 +105,7 @@ public static class QueryApiEndpoints
 
     private static Task GetTraceAsync(HttpContext context) => RunV1(context, async (_, ct) =>
     {
-        var id = JaegerQueryParser.ParseTraceId(RouteValue(context, "traceID"), "traceID");
+        var id = JaegerQueryParser.ParseGetTrace(RouteValue(context, "traceID"), context.Request.Query);
         var trace = await Reader(context).GetTraceAsync(id, ct);
         if (trace is null)
         {
@@ -223,7 +223,8 @@ public static class QueryApiEndpoints
     {
         var value = context.Request.RouteValues[name]?.ToString() ?? string.Empty;
         // Routing decodes everything except "/", which stays %2F inside a segment; Jaeger unescapes it.
-        return value.Contains("%2F", StringComparison.OrdinalIgnoreCase) ? Uri.UnescapeDataString(value) : value;
+        // Only that escape is undone: everything else is already decoded, and decoding twice would corrupt a '%'.
+        return value.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
     }
 
     private delegate Task<(int Status, Action<Utf8JsonWriter> Write)> V1Handler(long nowUnixNano, CancellationToken cancellationToken);
@@ -284,7 +285,7 @@ public static class QueryApiEndpoints
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(16 * 1024);
         try
         {
-            using var writer = new Utf8JsonWriter(buffer);
+            using var writer = new Utf8JsonWriter(buffer, JaegerTraceWriter.JsonOptions);
             write(writer);
         }
         catch (Exception e)
@@ -292,7 +293,7 @@ public static class QueryApiEndpoints
             LogFailure(context, e);
             status = StatusCodes.Status500InternalServerError;
             buffer.ResetWrittenCount();
-            using var writer = new Utf8JsonWriter(buffer);
+            using var writer = new Utf8JsonWriter(buffer, JaegerTraceWriter.JsonOptions);
             writeError(writer, status, "internal error while rendering traces");
         }
 

@@ -103,6 +103,21 @@ public sealed class JaegerTraceWriterTests
         Assert.False(HasTag(tags, "span.kind"));
     }
 
+    [Fact]
+    public void WriteTrace_NonAsciiInsideArray_IsNotEscapedInTheTagText()
+    {
+        var attr = new KeyValue
+        {
+            Key = "names",
+            Value = new AnyValue { ArrayValue = new ArrayValue { Values = { new AnyValue { StringValue = "café <b>" } } } },
+        };
+        var span = TestData.ToSpanData(TestData.CreateSpan(TestData.NewTraceId(), attributes: [attr]));
+
+        var tags = OnlySpan(RenderTrace(span)).GetProperty("tags");
+
+        Assert.Equal("[\"café <b>\"]", Tag(tags, "names").GetProperty("value").GetString());
+    }
+
     private static void AssertTag(JsonElement tags, string key, string type, Action<JsonElement> value)
     {
         var tag = Tag(tags, key);

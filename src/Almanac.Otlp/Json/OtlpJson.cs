@@ -30,6 +30,12 @@ public static class OtlpJson
         OtlpJsonTraceReader.Parse(utf8Json);
 
     /// <summary>Writes <paramref name="data"/> as an OTLP/JSON <c>TracesData</c> object (<c>{"resourceSpans":[...]}</c>).</summary>
+    /// <remarks>
+    /// Canonical form: lowerCamelCase names, lower-case hex ids, 64-bit integers as strings, enums as integers, default
+    /// scalars and empty repeated fields omitted, except that spans always carry traceId, spanId, name, kind and both
+    /// timestamps. String escaping follows the writer's encoder (the default escapes non-ASCII; pass
+    /// <c>JavaScriptEncoder.UnsafeRelaxedJsonEscaping</c> for raw UTF-8 in responses).
+    /// </remarks>
     public static void WriteTracesData(Utf8JsonWriter writer, TracesData data)
     {
         writer.WriteStartObject();
@@ -101,20 +107,36 @@ public static class OtlpJson
     public static void WriteKeyValues(Utf8JsonWriter writer, IEnumerable<KeyValue> keyValues)
     {
         writer.WriteStartArray();
-        foreach (var keyValue in keyValues)
+        if (keyValues is RepeatedField<KeyValue> repeated)
         {
-            writer.WriteStartObject();
-            writer.WriteString(Names.Key, keyValue.Key);
-            if (keyValue.Value is not null)
+            // The common case: index instead of going through a boxed IEnumerable enumerator.
+            for (var i = 0; i < repeated.Count; i++)
             {
-                writer.WritePropertyName(Names.Value);
-                WriteAnyValue(writer, keyValue.Value);
+                WriteKeyValue(writer, repeated[i]);
             }
-
-            writer.WriteEndObject();
+        }
+        else
+        {
+            foreach (var keyValue in keyValues)
+            {
+                WriteKeyValue(writer, keyValue);
+            }
         }
 
         writer.WriteEndArray();
+    }
+
+    private static void WriteKeyValue(Utf8JsonWriter writer, KeyValue keyValue)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(Names.Key, keyValue.Key);
+        if (keyValue.Value is not null)
+        {
+            writer.WritePropertyName(Names.Value);
+            WriteAnyValue(writer, keyValue.Value);
+        }
+
+        writer.WriteEndObject();
     }
 
     private static void WriteResourceSpans(Utf8JsonWriter writer, ResourceSpans resourceSpans)

@@ -43,6 +43,13 @@ internal ref struct OtlpJsonTraceReader
     public static ExportTraceServiceRequest Parse(ReadOnlySpan<byte> utf8Json)
     {
         var request = new ExportTraceServiceRequest();
+
+        // Some HTTP clients prepend a UTF-8 byte order mark; Utf8JsonReader would reject it as an invalid token.
+        if (utf8Json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            utf8Json = utf8Json[3..];
+        }
+
         if (IsBlank(utf8Json))
         {
             return request;
@@ -886,17 +893,32 @@ internal ref struct OtlpJsonTraceReader
 
     // ---- scalar readers (the reader is on the value token) ---------------------------------------------------
 
-    private readonly string ReadString() =>
-        _reader.TokenType == JsonTokenType.String ? _reader.GetString()! : throw Error("expected a string");
+    private string ReadString()
+    {
+        if (_reader.TokenType != JsonTokenType.String)
+        {
+            throw Error("expected a string");
+        }
 
-    private readonly bool ReadBool() => _reader.TokenType switch
+        try
+        {
+            return _reader.GetString()!;
+        }
+        catch (InvalidOperationException ex)
+        {
+            // Utf8JsonReader validates UTF-8 lazily, when a string is materialised.
+            throw new OtlpFormatException($"{_path}: invalid UTF-8 in string", ex);
+        }
+    }
+
+    private bool ReadBool() => _reader.TokenType switch
     {
         JsonTokenType.True => true,
         JsonTokenType.False => false,
         _ => throw Error("expected true or false"),
     };
 
-    private readonly long ReadInt64()
+    private long ReadInt64()
     {
         if (_reader.TokenType == JsonTokenType.Number)
         {
@@ -929,7 +951,7 @@ internal ref struct OtlpJsonTraceReader
         throw Error("expected an integer");
     }
 
-    private readonly ulong ReadUInt64()
+    private ulong ReadUInt64()
     {
         if (_reader.TokenType == JsonTokenType.Number)
         {
@@ -958,10 +980,10 @@ internal ref struct OtlpJsonTraceReader
             }
         }
 
-        throw Error("expected a non-negative integer");
+        throw Error("expected an integer (unsigned 64-bit)");
     }
 
-    private readonly uint ReadUInt32()
+    private uint ReadUInt32()
     {
         if (_reader.TokenType == JsonTokenType.Number)
         {
@@ -990,13 +1012,13 @@ internal ref struct OtlpJsonTraceReader
             }
         }
 
-        throw Error("expected a 32-bit unsigned integer");
+        throw Error("expected an integer (unsigned 32-bit)");
     }
 
     private static bool IsIntegral(decimal number, decimal min, decimal max) =>
         number == decimal.Truncate(number) && number >= min && number <= max;
 
-    private readonly double ReadDouble()
+    private double ReadDouble()
     {
         if (_reader.TokenType == JsonTokenType.Number)
         {
@@ -1033,7 +1055,7 @@ internal ref struct OtlpJsonTraceReader
         throw Error("expected a number");
     }
 
-    private readonly int ReadEnum(string[] names)
+    private int ReadEnum(string[] names)
     {
         if (_reader.TokenType == JsonTokenType.Number)
         {
@@ -1073,7 +1095,7 @@ internal ref struct OtlpJsonTraceReader
     private static readonly string[] StatusCodeNames = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
 
     /// <summary>Decodes a hex id (case-insensitive). OTLP/JSON deliberately differs from protobuf JSON here (hex, not base64).</summary>
-    private readonly ByteString ReadHexId()
+    private ByteString ReadHexId()
     {
         if (_reader.TokenType != JsonTokenType.String)
         {
@@ -1116,7 +1138,7 @@ internal ref struct OtlpJsonTraceReader
     };
 
     /// <summary>Decodes base64 as protobuf JSON does: standard or URL-safe alphabet, padding optional.</summary>
-    private readonly ByteString ReadBase64()
+    private ByteString ReadBase64()
     {
         if (_reader.TokenType != JsonTokenType.String)
         {
@@ -1150,6 +1172,6 @@ internal ref struct OtlpJsonTraceReader
     }
 
     /// <summary>The current string token's UTF-8 bytes with JSON escapes resolved (escapes are rare, so that path may allocate).</summary>
-    private readonly ReadOnlySpan<byte> UnescapedValue() =>
+    private ReadOnlySpan<byte> UnescapedValue() =>
         _reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(_reader.GetString()!) : _reader.ValueSpan;
 }

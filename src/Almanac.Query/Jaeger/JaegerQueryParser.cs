@@ -36,6 +36,11 @@ internal static class JaegerQueryParser
             traceIds.Add(ParseTraceId(text, "traceID"));
         }
 
+        if (traceIds.Count > MaxLimit)
+        {
+            throw new QueryParameterException($"too many traceID params: {traceIds.Count} given, at most {MaxLimit} allowed");
+        }
+
         var service = Single(query, "service");
         var operation = Single(query, "operation");
         var attributes = ParseTags(query["tag"], query["tags"]);
@@ -87,6 +92,23 @@ internal static class JaegerQueryParser
         {
             throw new QueryParameterException(
                 $"cannot parse {parameter} param: '{text}' is not a trace id (1 to 32 hex digits)");
+        }
+
+        return id;
+    }
+
+    /// <summary>
+    /// /api/traces/{traceID}: the id, plus Jaeger v2's optional start/end (unix microseconds) bounding the lookup.
+    /// The store finds traces by id alone, so the bounds only have to be well-formed.
+    /// </summary>
+    public static TraceId ParseGetTrace(string? traceId, IQueryCollection query)
+    {
+        var id = ParseTraceId(traceId, "traceID");
+        var start = ParseMicros(query, "start");
+        var end = ParseMicros(query, "end");
+        if (start > end)
+        {
+            throw new QueryParameterException("'start' must not be after 'end'");
         }
 
         return id;

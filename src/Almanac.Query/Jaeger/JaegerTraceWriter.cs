@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Almanac.Core.Model;
 using OpenTelemetry.Proto.Common.V1;
@@ -16,6 +17,12 @@ namespace Almanac.Query.Jaeger;
 internal static class JaegerTraceWriter
 {
     private const long NanosPerMicro = 1_000;
+
+    /// <summary>
+    /// The default encoder escapes every non-ASCII character; inside a tag's JSON text those escapes would reach the
+    /// user literally ("\u00e9" instead of "é"). Relaxed escaping is safe here: the output is JSON, never HTML.
+    /// </summary>
+    internal static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static void WriteTrace(Utf8JsonWriter writer, TraceData trace)
     {
@@ -303,7 +310,7 @@ internal static class JaegerTraceWriter
     private static string ToJsonText(AnyValue value)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, JsonOptions))
         {
             WriteRawValue(json, value);
         }
