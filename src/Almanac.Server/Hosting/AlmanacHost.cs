@@ -97,6 +97,7 @@ internal static class AlmanacHost
             MaxPendingBytes = options.MaxPendingBytes,
         });
         builder.Services.AddSingleton<IngestPipeline>();
+        builder.Services.AddSingleton<IngestAdmission>();
         builder.Services.AddHostedService<PipelineHostedService>();
         builder.Services.AddHostedService<RetentionService>();
         builder.Services.AddGrpc(o =>

@@ -13,10 +13,17 @@ namespace Almanac.Server.Receivers;
 /// marshaller instead of the generated one so that a malformed message is our INVALID_ARGUMENT with a clear
 /// message rather than the framework's generic deserialization failure.
 /// </summary>
-internal sealed class OtlpGrpcTraceReceiver(IngestPipeline pipeline) : RawTraceServiceBase
+internal sealed class OtlpGrpcTraceReceiver(IngestPipeline pipeline, IngestAdmission admission) : RawTraceServiceBase
 {
     public override async Task<ExportTraceServiceResponse> Export(byte[] request, ServerCallContext context)
     {
+        using var lease = await admission.AcquireAsync(context.CancellationToken);
+        if (!lease.IsAcquired)
+        {
+            var busy = new IngestResult(IngestStatus.Overloaded, 0, "Too many exports in flight; retry later");
+            throw new RpcException(new Grpc.Core.Status(StatusCode.ResourceExhausted, busy.Message!), RetryTrailers(busy));
+        }
+
         ExportTraceServiceRequest export;
         try
         {

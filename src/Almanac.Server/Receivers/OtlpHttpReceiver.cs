@@ -22,7 +22,7 @@ internal static class OtlpHttpReceiver
         return app;
     }
 
-    private static async Task HandleTracesAsync(HttpContext context, IngestPipeline pipeline, AlmanacOptions options)
+    private static async Task HandleTracesAsync(HttpContext context, IngestPipeline pipeline, AlmanacOptions options, IngestAdmission admission)
     {
         var request = context.Request;
         bool json;
@@ -69,6 +69,14 @@ internal static class OtlpHttpReceiver
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
         {
             sizeFeature.MaxRequestBodySize = null;
+        }
+
+        using var lease = await admission.AcquireAsync(context.RequestAborted);
+        if (!lease.IsAcquired)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, GrpcCode.ResourceExhausted, "Too many exports in flight; retry later", json);
+            return;
         }
 
         ExportTraceServiceRequest export;

@@ -216,4 +216,20 @@ public sealed class BadInputTests : IAsyncLifetime
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         await AssertHealthyAndCanaryIntactAsync();
     }
+
+    [Fact]
+    public async Task Grpc_GzipBomb_IsRejectedAndServerStaysHealthy()
+    {
+        using var channel = GrpcChannel.ForAddress(_almanac.GrpcEndpoint, new GrpcChannelOptions { MaxSendMessageSize = null });
+        var client = new TraceService.TraceServiceClient(channel);
+        // 64 MiB of one repeated character: a few hundred KiB gzip-compressed, 64 times the server's 1 MiB limit inflated.
+        var span = TestData.CreateSpan(TestData.NewTraceId(), attributes: [TestData.Attr("bomb", new string('a', 64 * 1024 * 1024))]);
+        var request = OtlpRequests.Traces("bomb", span);
+        var headers = new Metadata { { "grpc-internal-encoding-request", "gzip" } };
+
+        var ex = await Assert.ThrowsAsync<RpcException>(async () => await client.ExportAsync(request, headers));
+
+        Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
+        await AssertHealthyAndCanaryIntactAsync();
+    }
 }
