@@ -79,6 +79,13 @@ public static class BoundedGzip
             return [];
         }
 
+        // Checked up front because the runtime's message for a non-gzip body ("unsupported compression method")
+        // hides the usual cause: a client that sent Content-Encoding: gzip with a plain body.
+        if (compressed.Length < 2 || compressed[0] != 0x1F || compressed[1] != 0x8B)
+        {
+            throw new OtlpFormatException("Invalid gzip body: it does not start with the gzip signature (is Content-Encoding right?)");
+        }
+
         var output = Inflate(compressed, maxBytes);
         VerifyTrailer(compressed, output);
         return output;

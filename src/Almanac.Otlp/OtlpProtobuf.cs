@@ -9,13 +9,17 @@ public static class OtlpProtobuf
 {
     /// <summary>
     /// Message nesting allowed while parsing. An AnyValue kvlist level costs three message levels
-    /// (AnyValue → KeyValueList → KeyValue), so this admits the same <see cref="OtlpJson.MaxAnyValueDepth"/> levels the
-    /// JSON reader accepts while staying far below anything that could exhaust the stack.
+    /// (AnyValue → KeyValueList → KeyValue), so this admits every request with <see cref="OtlpJson.MaxAnyValueDepth"/>
+    /// AnyValue levels while staying far below anything that could exhaust the stack; the exact AnyValue bound is then
+    /// enforced after parsing, as the JSON reader does.
     /// </summary>
     public const int RecursionLimit = (OtlpJson.MaxAnyValueDepth * 3) + 8;
 
     /// <summary>Parses an OTLP/HTTP or gRPC protobuf trace export body.</summary>
-    /// <exception cref="OtlpFormatException">The bytes are not a valid <c>ExportTraceServiceRequest</c>.</exception>
+    /// <exception cref="OtlpFormatException">
+    /// The bytes are not a valid <c>ExportTraceServiceRequest</c>, or attribute values nest deeper than
+    /// <see cref="OtlpJson.MaxAnyValueDepth"/>.
+    /// </exception>
     public static unsafe ExportTraceServiceRequest ParseTraceRequest(ReadOnlySpan<byte> bytes)
     {
         if (bytes.IsEmpty)
@@ -34,14 +38,19 @@ public static class OtlpProtobuf
                 using var input = CodedInputStream.CreateWithLimits(stream, int.MaxValue, RecursionLimit);
                 var request = new ExportTraceServiceRequest();
                 request.MergeFrom(input);
+                AnyValueDepthGuard.Check(request);
                 return request;
             }
+        }
+        catch (OtlpFormatException)
+        {
+            throw;
         }
         catch (InvalidProtocolBufferException ex)
         {
             throw new OtlpFormatException($"Invalid OTLP protobuf body: {ex.Message}", ex);
         }
-        catch (Exception ex) when (ex is not OtlpFormatException and not OutOfMemoryException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             throw new OtlpFormatException("Invalid OTLP protobuf body", ex);
         }

@@ -103,8 +103,16 @@ public sealed class BoundedGzipTests
     }
 
     [Fact]
-    public void Decompress_NotGzip_OtlpFormatException() =>
-        Assert.Throws<OtlpFormatException>(() => BoundedGzip.Decompress("{\"resourceSpans\":[]}"u8, 1 << 20));
+    public void Decompress_NotGzip_OtlpFormatExceptionNamingTheSignature()
+    {
+        var error = Assert.Throws<OtlpFormatException>(() => BoundedGzip.Decompress("{\"resourceSpans\":[]}"u8, 1 << 20));
+
+        Assert.Contains("gzip signature", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decompress_SingleByte_OtlpFormatException() =>
+        Assert.Throws<OtlpFormatException>(() => BoundedGzip.Decompress([0x1F], 1 << 20));
 
     [Fact]
     public void Decompress_CorruptDeflateData_OtlpFormatException()

@@ -39,6 +39,37 @@ public sealed class OtlpProtobufTests
     }
 
     [Fact]
+    public void ParseTraceRequest_KvlistNestedPastJsonLimit_OtlpFormatExceptionNamingTheAttribute()
+    {
+        var request = RequestWithAttribute(NestedKvlist(OtlpJson.MaxAnyValueDepth + 1));
+
+        var error = Assert.Throws<OtlpFormatException>(() => OtlpProtobuf.ParseTraceRequest(request.ToByteArray()));
+
+        Assert.StartsWith("resourceSpans[0].scopeSpans[0].spans[0].events[0].attributes[0].value: attribute values nested deeper than", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ParseTraceRequest_ArrayNestedPastJsonLimitOnResource_OtlpFormatException()
+    {
+        var value = new AnyValue { IntValue = 1 };
+        for (var i = 0; i < OtlpJson.MaxAnyValueDepth; i++)
+        {
+            var array = new ArrayValue();
+            array.Values.Add(value);
+            value = new AnyValue { ArrayValue = array };
+        }
+
+        var request = new ExportTraceServiceRequest();
+        var resourceSpans = new ResourceSpans { Resource = new OpenTelemetry.Proto.Resource.V1.Resource() };
+        resourceSpans.Resource.Attributes.Add(new KeyValue { Key = "deep", Value = value });
+        request.ResourceSpans.Add(resourceSpans);
+
+        var error = Assert.Throws<OtlpFormatException>(() => OtlpProtobuf.ParseTraceRequest(request.ToByteArray()));
+
+        Assert.StartsWith("resourceSpans[0].resource.attributes[0].value:", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ParseTraceRequest_HostileDeepNesting_OtlpFormatException()
     {
         // Built by hand: the generated types would recurse just as deeply to serialise 10,000 levels.
