@@ -153,7 +153,7 @@ public sealed class DuckDbSpanStore : ISpanStore
                     .AppendValue((long?)scope.Id)
                     .AppendValue((IEnumerable<string>)keys)
                     .AppendValue((IEnumerable<string>)values)
-                    .AppendValue(CopyOf(_codec.Encode(data)))
+                    .AppendValue(_codec.Encode(data))
                     .EndRow();
 
                 if (!traces.TryGetValue(data.TraceId, out var aggregate))
@@ -224,11 +224,6 @@ public sealed class DuckDbSpanStore : ISpanStore
 
         catalogueUpdates();
     }
-
-    /// <summary>
-    /// DuckDB.NET's appender copies a span's bytes only when given an array; the codec's buffer is reused, so copy.
-    /// </summary>
-    private static byte[] CopyOf(ReadOnlySpan<byte> bytes) => bytes.ToArray();
 
     private ResourceEntry ResolveResource(SpanData data, Dictionary<Resource, ResourceEntry> batch, List<ResourceEntry> added, CatalogueDelta catalogue)
     {
@@ -319,23 +314,10 @@ public sealed class DuckDbSpanStore : ISpanStore
         var operations = delta.Operations.Where(o => !_knownOperations.TryGetValue(o.Key, out var seen) || o.Value > seen + CatalogueRefreshNanos).ToList();
         var keys = delta.Keys.Where(k => !_knownKeys.TryGetValue(k.Key, out var seen) || k.Value > seen + CatalogueRefreshNanos).ToList();
 
-        foreach (var (name, lastSeen) in services)
-        {
-            Execute(writer, "INSERT INTO services VALUES ($1, $2) ON CONFLICT DO UPDATE SET last_seen = greatest(services.last_seen, excluded.last_seen)",
-                name, lastSeen);
-        }
-
-        foreach (var (op, lastSeen) in operations)
-        {
-            Execute(writer, "INSERT INTO operations VALUES ($1, $2, $3, $4) ON CONFLICT DO UPDATE SET last_seen = greatest(operations.last_seen, excluded.last_seen)",
-                op.Service, op.Name, (sbyte)op.Kind, lastSeen);
-        }
-
-        foreach (var (key, lastSeen) in keys)
-        {
-            Execute(writer, "INSERT INTO attribute_keys VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET last_seen = greatest(attribute_keys.last_seen, excluded.last_seen)",
-                key.Service, key.Key, (sbyte)key.Type, (sbyte)key.Target, lastSeen);
-        }
+        UpsertRows(writer, "services", "last_seen", 2, services.Select(s => new object[] { s.Key, s.Value }));
+        UpsertRows(writer, "operations", "last_seen", 4, operations.Select(o => new object[] { o.Key.Service, o.Key.Name, (sbyte)o.Key.Kind, o.Value }));
+        UpsertRows(writer, "attribute_keys", "last_seen", 5,
+            keys.Select(k => new object[] { k.Key.Service, k.Key.Key, (sbyte)k.Key.Type, (sbyte)k.Key.Target, k.Value }));
 
         return () =>
         {
@@ -354,6 +336,34 @@ public sealed class DuckDbSpanStore : ISpanStore
                 _knownKeys[key] = lastSeen;
             }
         };
+    }
+
+    /// <summary>
+    /// Multi-row upserts, a few hundred rows per statement: a cold start meets hundreds of new catalogue rows at
+    /// once, and one statement per row costs milliseconds each in DuckDB.
+    /// </summary>
+    private static void UpsertRows(DuckDBConnection writer, string table, string lastSeenColumn, int columns, IEnumerable<object[]> rows)
+    {
+        foreach (var chunk in rows.Chunk(200))
+        {
+            var sql = new StringBuilder("INSERT INTO ").Append(table).Append(" VALUES ");
+            var parameters = new List<object>(chunk.Length * columns);
+            foreach (var row in chunk)
+            {
+                sql.Append(parameters.Count == 0 ? "(" : ", (");
+                for (var i = 0; i < columns; i++)
+                {
+                    parameters.Add(row[i]);
+                    sql.Append(i == 0 ? "$" : ", $").Append(parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+
+                sql.Append(')');
+            }
+
+            sql.Append(" ON CONFLICT DO UPDATE SET ").Append(lastSeenColumn).Append(" = greatest(").Append(table).Append('.')
+                .Append(lastSeenColumn).Append(", excluded.").Append(lastSeenColumn).Append(')');
+            Execute(writer, sql.ToString(), parameters.ToArray());
+        }
     }
 
     public Task<TraceData?> GetTraceAsync(TraceId traceId, CancellationToken cancellationToken = default) => Read(connection =>
