@@ -81,6 +81,7 @@ async Task ProbeDuckDb()
     Percentiles("duckdb trace-by-id (warm)", lookups);
 
     var searches = new List<double>();
+    var perQuery = new Dictionary<int, List<double>>();
     var queries = new[]
     {
         new TraceQuery { ServiceName = "checkout", Attributes = [new("http.status_code", "500")] },
@@ -91,15 +92,20 @@ async Task ProbeDuckDb()
     };
     for (var round = 0; round < 10; round++)
     {
-        foreach (var q in queries)
+        for (var qi = 0; qi < queries.Length; qi++)
         {
             var t = Stopwatch.StartNew();
-            await store.FindTraceIdsAsync(q);
+            await store.FindTraceIdsAsync(queries[qi]);
             searches.Add(t.Elapsed.TotalMilliseconds);
+            (perQuery.TryGetValue(qi, out var list) ? list : perQuery[qi] = new List<double>()).Add(t.Elapsed.TotalMilliseconds);
         }
     }
 
     Percentiles("duckdb search (5 queries x 10)", searches);
+    foreach (var (qi, list) in perQuery)
+    {
+        Percentiles("  search query " + qi, list);
+    }
 
     var deps = Stopwatch.StartNew();
     var links = await store.GetDependenciesAsync(0, long.MaxValue);

@@ -453,13 +453,20 @@ public sealed class DuckDbSpanStore : ISpanStore
 
         foreach (var (key, value) in query.Attributes)
         {
+            // Resources are few: resolve which match first so each span row only compares an id.
+            var resourceIds = MatchingResources(connection, key, value);
             P(key);
             var keyParam = parameters.Count;
             P(value);
             var valueParam = parameters.Count;
-            var match = Schema.SpanAttributeMatch(keyParam, valueParam);
-            where.Append(" AND (").Append(match)
-                .Append(" OR resource_id IN (SELECT id FROM resources WHERE ").Append(match).Append("))");
+            where.Append(" AND (");
+            if (resourceIds.Count > 0)
+            {
+                where.Append("resource_id IN (").AppendJoin(", ", resourceIds.Select(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                    .Append(") OR ");
+            }
+
+            where.Append(Schema.AttributeMatch(keyParam, valueParam)).Append(')');
         }
 
         var sql = "SELECT t.trace_id FROM traces t SEMI JOIN (SELECT trace_id FROM spans WHERE " + where
@@ -474,6 +481,19 @@ public sealed class DuckDbSpanStore : ISpanStore
 
         return ids;
     }, cancellationToken);
+
+    private static List<long> MatchingResources(DuckDBConnection connection, string key, string value)
+    {
+        using var command = Command(connection, "SELECT id FROM resources WHERE " + Schema.AttributeMatch(1, 2), key, value);
+        using var reader = command.ExecuteReader();
+        var ids = new List<long>();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetInt64(0));
+        }
+
+        return ids;
+    }
 
     public Task<IReadOnlyList<TraceSummary>> GetTraceSummariesAsync(IReadOnlyList<TraceId> traceIds, CancellationToken cancellationToken = default) => Read<IReadOnlyList<TraceSummary>>(connection =>
     {

@@ -124,10 +124,12 @@ internal static class Schema
         """;
 
     /// <summary>
-    /// One attribute filter against a span's search lists: the key and value must sit at the same index. The cheap
-    /// list_contains on the value first lets DuckDB skip the lambda for most rows.
+    /// One attribute filter against a row's search lists: the key and value must sit at the same index. Cheapest
+    /// test first (DuckDB evaluates AND/OR terms only on rows still undecided): the value must occur at all; then
+    /// the key's first position usually settles it; only rows whose key repeats (span and event attribute of the
+    /// same name) pay for the exhaustive lambda.
     /// </summary>
-    public static string SpanAttributeMatch(int keyParam, int valueParam) =>
-        $"(list_contains(attr_values, ${valueParam}) AND list_bool_or(list_transform(range(1, len(attr_keys) + 1), "
-        + $"i -> attr_keys[i] = ${keyParam} AND attr_values[i] = ${valueParam})))";
+    public static string AttributeMatch(int keyParam, int valueParam) =>
+        $"(list_contains(attr_values, ${valueParam}) AND (attr_values[list_position(attr_keys, ${keyParam})] = ${valueParam} "
+        + $"OR list_bool_or(list_transform(range(1, len(attr_keys) + 1), i -> attr_keys[i] = ${keyParam} AND attr_values[i] = ${valueParam}))))";
 }

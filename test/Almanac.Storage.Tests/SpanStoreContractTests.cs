@@ -307,6 +307,36 @@ public abstract class SpanStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FindTraceIds_KeyOnSpanAndEvent_MatchesEitherValue()
+    {
+        var store = await OpenAsync();
+        var traceId = NewTraceId();
+        await Write(store, 1, Data(CreateSpan(traceId, attributes: [Attr("k", "span-value")],
+            events: [new Span.Types.Event { Name = "e", Attributes = { Attr("k", "event-value") } }])));
+
+        Assert.Equal([traceId], await Find(store, ("k", "span-value")));
+        Assert.Equal([traceId], await Find(store, ("k", "event-value")));
+        Assert.Empty(await Find(store, ("k", "other")));
+    }
+
+    [Fact]
+    public async Task FindTraceIds_ResourceAndSpanAttributeFilters_MustHoldForTheSameSpan()
+    {
+        var store = await OpenAsync();
+        var both = NewTraceId();
+        var split = NewTraceId();
+        var prod = CreateResource("api", Attr("env", "prod"));
+        var dev = CreateResource("api", Attr("env", "dev"));
+        await Write(store, 1,
+            Data(CreateSpan(both, attributes: [Attr("user", "alice")]), resource: prod),
+            Data(CreateSpan(split, attributes: [Attr("user", "alice")]), resource: dev),
+            Data(CreateSpan(split), resource: prod));
+
+        Assert.Equal([both], await Find(store, ("env", "prod"), ("user", "alice")));
+        Assert.Equal([both], await store.FindTraceIdsAsync(new TraceQuery { ServiceName = "api", Attributes = [new("env", "prod"), new("user", "alice")] }));
+    }
+
+    [Fact]
     public async Task FindTraceIds_FiltersSatisfiedOnlyByDifferentSpans_DoesNotMatch()
     {
         var store = await OpenAsync();
