@@ -58,13 +58,17 @@ async Task ProbeDuckDb()
     await store.InitializeAsync();
     var sw = Stopwatch.StartNew();
     var checkpoint = 0;
+    var batchLatencies = new List<double>();
     foreach (var batch in batches)
     {
+        var t = Stopwatch.StartNew();
         await store.WriteAsync(new SpanBatch(batch, ++checkpoint));
+        batchLatencies.Add(t.Elapsed.TotalMilliseconds);
     }
 
     sw.Stop();
     Report("duckdb ingest", totalSpans / sw.Elapsed.TotalSeconds, "spans/s");
+    Percentiles("duckdb batch commit latency", batchLatencies);
 
     var lookups = new List<double>();
     foreach (var id in sampleTraceIds)
