@@ -184,6 +184,7 @@ public sealed class DuckDbSpanStore : ISpanStore
                         .AppendValue((long?)t.RootStart)
                         .AppendValue((int?)t.SpanCount)
                         .AppendValue((int?)t.ErrorCount)
+                        .AppendValue((long?)t.LastStart)
                         .AppendValue((IEnumerable<string>)t.PerService.Keys)
                         .AppendValue((IEnumerable<int>)t.PerService.Values)
                         .EndRow();
@@ -369,8 +370,8 @@ public sealed class DuckDbSpanStore : ISpanStore
     public Task<TraceData?> GetTraceAsync(TraceId traceId, CancellationToken cancellationToken = default) => Read(connection =>
     {
         var id = traceId.ToBytes();
-        long start, end;
-        using (var command = Command(connection, "SELECT start_ns, end_ns FROM traces WHERE trace_id = $1", id))
+        long start, lastStart;
+        using (var command = Command(connection, "SELECT start_ns, last_start_ns FROM traces WHERE trace_id = $1", id))
         using (var reader = command.ExecuteReader())
         {
             if (!reader.Read())
@@ -379,14 +380,14 @@ public sealed class DuckDbSpanStore : ISpanStore
             }
 
             start = reader.GetInt64(0);
-            end = reader.GetInt64(1);
+            lastStart = reader.GetInt64(1);
         }
 
         var result = new List<SpanData>();
         // The start range is redundant for correctness but lets zone maps skip row groups outside the trace.
         using (var command = Command(connection,
             "SELECT span_id, parent_span_id, name, start_ns, end_ns, service, resource_id, scope_id, span_proto "
-            + "FROM spans WHERE trace_id = $1 AND start_ns >= $2 AND start_ns <= $3", id, start, end))
+            + "FROM spans WHERE trace_id = $1 AND start_ns >= $2 AND start_ns <= $3", id, start, lastStart))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -795,6 +796,7 @@ public sealed class DuckDbSpanStore : ISpanStore
         {
             Start = first.StartTimeUnixNano;
             End = first.EndTimeUnixNano;
+            LastStart = first.StartTimeUnixNano;
             SetRoot(first);
             Count(first);
         }
@@ -802,6 +804,8 @@ public sealed class DuckDbSpanStore : ISpanStore
         public long Start { get; private set; }
 
         public long End { get; private set; }
+
+        public long LastStart { get; private set; }
 
         public string RootService { get; private set; } = string.Empty;
 
@@ -821,6 +825,7 @@ public sealed class DuckDbSpanStore : ISpanStore
         {
             Start = Math.Min(Start, span.StartTimeUnixNano);
             End = Math.Max(End, span.EndTimeUnixNano);
+            LastStart = Math.Max(LastStart, span.StartTimeUnixNano);
             var isRoot = span.ParentSpanId.IsEmpty;
             if (!HasRoot && (isRoot || span.StartTimeUnixNano < RootStart))
             {

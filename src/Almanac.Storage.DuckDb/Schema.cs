@@ -50,6 +50,9 @@ internal static class Schema
             root_start_ns  BIGINT    NOT NULL,
             span_count     INTEGER   NOT NULL,
             error_count    INTEGER   NOT NULL,
+            -- The latest span start: with clock skew a span can end before it starts, so end_ns alone does not
+            -- bound the start_ns range trace-by-id scans.
+            last_start_ns  BIGINT    NOT NULL,
             -- Spans per service as parallel lists that merges simply concatenate; readers sum per name. Keeps the
             -- upsert a single SQL statement without read-modify-write in the client.
             services       VARCHAR[] NOT NULL,
@@ -96,6 +99,7 @@ internal static class Schema
             root_start_ns  BIGINT,
             span_count     INTEGER,
             error_count    INTEGER,
+            last_start_ns  BIGINT,
             services       VARCHAR[],
             service_counts INTEGER[]
         );
@@ -119,6 +123,7 @@ internal static class Schema
             has_root = traces.has_root OR excluded.has_root,
             span_count = traces.span_count + excluded.span_count,
             error_count = traces.error_count + excluded.error_count,
+            last_start_ns = greatest(traces.last_start_ns, excluded.last_start_ns),
             services = list_concat(traces.services, excluded.services),
             service_counts = list_concat(traces.service_counts, excluded.service_counts);
         """;

@@ -164,6 +164,21 @@ public abstract class SpanStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetTrace_LatestSpanEndsBeforeItStarts_IsStillReturned()
+    {
+        var store = await OpenAsync();
+        var traceId = NewTraceId();
+        var skewed = CreateSpan(traceId, name: "skewed", startUnixNano: T(500));
+        skewed.EndTimeUnixNano = (ulong)T(100);
+        await Write(store, 1, Data(CreateSpan(traceId, startUnixNano: T(0), durationNanos: 200 * Ms)), Data(skewed));
+
+        var trace = await store.GetTraceAsync(traceId);
+
+        Assert.Equal(2, trace!.Spans.Count);
+        Assert.Equal(skewed, trace.Spans.Single(s => s.Span.Name == "skewed").Span);
+    }
+
+    [Fact]
     public async Task GetTrace_SharedResourceAcrossBatches_ReattachesResourceAndScope()
     {
         var store = await OpenAsync();
