@@ -153,7 +153,7 @@ public sealed class DuckDbSpanStore : ISpanStore
                     .AppendValue((long?)scope.Id)
                     .AppendValue((IEnumerable<string>)keys)
                     .AppendValue((IEnumerable<string>)values)
-                    .AppendValue(CopyOf(_codec.Encode(data)))
+                    .AppendValue(_codec.Encode(data))
                     .EndRow();
 
                 if (!traces.TryGetValue(data.TraceId, out var aggregate))
@@ -184,6 +184,7 @@ public sealed class DuckDbSpanStore : ISpanStore
                         .AppendValue((long?)t.RootStart)
                         .AppendValue((int?)t.SpanCount)
                         .AppendValue((int?)t.ErrorCount)
+                        .AppendValue((long?)t.LastStart)
                         .AppendValue((IEnumerable<string>)t.PerService.Keys)
                         .AppendValue((IEnumerable<int>)t.PerService.Values)
                         .EndRow();
@@ -224,11 +225,6 @@ public sealed class DuckDbSpanStore : ISpanStore
 
         catalogueUpdates();
     }
-
-    /// <summary>
-    /// DuckDB.NET's appender copies a span's bytes only when given an array; the codec's buffer is reused, so copy.
-    /// </summary>
-    private static byte[] CopyOf(ReadOnlySpan<byte> bytes) => bytes.ToArray();
 
     private ResourceEntry ResolveResource(SpanData data, Dictionary<Resource, ResourceEntry> batch, List<ResourceEntry> added, CatalogueDelta catalogue)
     {
@@ -319,23 +315,10 @@ public sealed class DuckDbSpanStore : ISpanStore
         var operations = delta.Operations.Where(o => !_knownOperations.TryGetValue(o.Key, out var seen) || o.Value > seen + CatalogueRefreshNanos).ToList();
         var keys = delta.Keys.Where(k => !_knownKeys.TryGetValue(k.Key, out var seen) || k.Value > seen + CatalogueRefreshNanos).ToList();
 
-        foreach (var (name, lastSeen) in services)
-        {
-            Execute(writer, "INSERT INTO services VALUES ($1, $2) ON CONFLICT DO UPDATE SET last_seen = greatest(services.last_seen, excluded.last_seen)",
-                name, lastSeen);
-        }
-
-        foreach (var (op, lastSeen) in operations)
-        {
-            Execute(writer, "INSERT INTO operations VALUES ($1, $2, $3, $4) ON CONFLICT DO UPDATE SET last_seen = greatest(operations.last_seen, excluded.last_seen)",
-                op.Service, op.Name, (sbyte)op.Kind, lastSeen);
-        }
-
-        foreach (var (key, lastSeen) in keys)
-        {
-            Execute(writer, "INSERT INTO attribute_keys VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO UPDATE SET last_seen = greatest(attribute_keys.last_seen, excluded.last_seen)",
-                key.Service, key.Key, (sbyte)key.Type, (sbyte)key.Target, lastSeen);
-        }
+        UpsertRows(writer, "services", "last_seen", 2, services.Select(s => new object[] { s.Key, s.Value }));
+        UpsertRows(writer, "operations", "last_seen", 4, operations.Select(o => new object[] { o.Key.Service, o.Key.Name, (sbyte)o.Key.Kind, o.Value }));
+        UpsertRows(writer, "attribute_keys", "last_seen", 5,
+            keys.Select(k => new object[] { k.Key.Service, k.Key.Key, (sbyte)k.Key.Type, (sbyte)k.Key.Target, k.Value }));
 
         return () =>
         {
@@ -356,11 +339,39 @@ public sealed class DuckDbSpanStore : ISpanStore
         };
     }
 
+    /// <summary>
+    /// Multi-row upserts, a few hundred rows per statement: a cold start meets hundreds of new catalogue rows at
+    /// once, and one statement per row costs milliseconds each in DuckDB.
+    /// </summary>
+    private static void UpsertRows(DuckDBConnection writer, string table, string lastSeenColumn, int columns, IEnumerable<object[]> rows)
+    {
+        foreach (var chunk in rows.Chunk(200))
+        {
+            var sql = new StringBuilder("INSERT INTO ").Append(table).Append(" VALUES ");
+            var parameters = new List<object>(chunk.Length * columns);
+            foreach (var row in chunk)
+            {
+                sql.Append(parameters.Count == 0 ? "(" : ", (");
+                for (var i = 0; i < columns; i++)
+                {
+                    parameters.Add(row[i]);
+                    sql.Append(i == 0 ? "$" : ", $").Append(parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+
+                sql.Append(')');
+            }
+
+            sql.Append(" ON CONFLICT DO UPDATE SET ").Append(lastSeenColumn).Append(" = greatest(").Append(table).Append('.')
+                .Append(lastSeenColumn).Append(", excluded.").Append(lastSeenColumn).Append(')');
+            Execute(writer, sql.ToString(), parameters.ToArray());
+        }
+    }
+
     public Task<TraceData?> GetTraceAsync(TraceId traceId, CancellationToken cancellationToken = default) => Read(connection =>
     {
         var id = traceId.ToBytes();
-        long start, end;
-        using (var command = Command(connection, "SELECT start_ns, end_ns FROM traces WHERE trace_id = $1", id))
+        long start, lastStart;
+        using (var command = Command(connection, "SELECT start_ns, last_start_ns FROM traces WHERE trace_id = $1", id))
         using (var reader = command.ExecuteReader())
         {
             if (!reader.Read())
@@ -369,14 +380,14 @@ public sealed class DuckDbSpanStore : ISpanStore
             }
 
             start = reader.GetInt64(0);
-            end = reader.GetInt64(1);
+            lastStart = reader.GetInt64(1);
         }
 
         var result = new List<SpanData>();
         // The start range is redundant for correctness but lets zone maps skip row groups outside the trace.
         using (var command = Command(connection,
             "SELECT span_id, parent_span_id, name, start_ns, end_ns, service, resource_id, scope_id, span_proto "
-            + "FROM spans WHERE trace_id = $1 AND start_ns >= $2 AND start_ns <= $3", id, start, end))
+            + "FROM spans WHERE trace_id = $1 AND start_ns >= $2 AND start_ns <= $3", id, start, lastStart))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -443,13 +454,20 @@ public sealed class DuckDbSpanStore : ISpanStore
 
         foreach (var (key, value) in query.Attributes)
         {
+            // Resources are few: resolve which match first so each span row only compares an id.
+            var resourceIds = MatchingResources(connection, key, value);
             P(key);
             var keyParam = parameters.Count;
             P(value);
             var valueParam = parameters.Count;
-            var match = Schema.SpanAttributeMatch(keyParam, valueParam);
-            where.Append(" AND (").Append(match)
-                .Append(" OR resource_id IN (SELECT id FROM resources WHERE ").Append(match).Append("))");
+            where.Append(" AND (");
+            if (resourceIds.Count > 0)
+            {
+                where.Append("resource_id IN (").AppendJoin(", ", resourceIds.Select(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                    .Append(") OR ");
+            }
+
+            where.Append(Schema.AttributeMatch(keyParam, valueParam)).Append(')');
         }
 
         var sql = "SELECT t.trace_id FROM traces t SEMI JOIN (SELECT trace_id FROM spans WHERE " + where
@@ -464,6 +482,19 @@ public sealed class DuckDbSpanStore : ISpanStore
 
         return ids;
     }, cancellationToken);
+
+    private static List<long> MatchingResources(DuckDBConnection connection, string key, string value)
+    {
+        using var command = Command(connection, "SELECT id FROM resources WHERE " + Schema.AttributeMatch(1, 2), key, value);
+        using var reader = command.ExecuteReader();
+        var ids = new List<long>();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetInt64(0));
+        }
+
+        return ids;
+    }
 
     public Task<IReadOnlyList<TraceSummary>> GetTraceSummariesAsync(IReadOnlyList<TraceId> traceIds, CancellationToken cancellationToken = default) => Read<IReadOnlyList<TraceSummary>>(connection =>
     {
@@ -765,6 +796,7 @@ public sealed class DuckDbSpanStore : ISpanStore
         {
             Start = first.StartTimeUnixNano;
             End = first.EndTimeUnixNano;
+            LastStart = first.StartTimeUnixNano;
             SetRoot(first);
             Count(first);
         }
@@ -772,6 +804,8 @@ public sealed class DuckDbSpanStore : ISpanStore
         public long Start { get; private set; }
 
         public long End { get; private set; }
+
+        public long LastStart { get; private set; }
 
         public string RootService { get; private set; } = string.Empty;
 
@@ -791,6 +825,7 @@ public sealed class DuckDbSpanStore : ISpanStore
         {
             Start = Math.Min(Start, span.StartTimeUnixNano);
             End = Math.Max(End, span.EndTimeUnixNano);
+            LastStart = Math.Max(LastStart, span.StartTimeUnixNano);
             var isRoot = span.ParentSpanId.IsEmpty;
             if (!HasRoot && (isRoot || span.StartTimeUnixNano < RootStart))
             {

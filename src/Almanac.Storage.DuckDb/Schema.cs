@@ -50,6 +50,9 @@ internal static class Schema
             root_start_ns  BIGINT    NOT NULL,
             span_count     INTEGER   NOT NULL,
             error_count    INTEGER   NOT NULL,
+            -- The latest span start: with clock skew a span can end before it starts, so end_ns alone does not
+            -- bound the start_ns range trace-by-id scans.
+            last_start_ns  BIGINT    NOT NULL,
             -- Spans per service as parallel lists that merges simply concatenate; readers sum per name. Keeps the
             -- upsert a single SQL statement without read-modify-write in the client.
             services       VARCHAR[] NOT NULL,
@@ -96,6 +99,7 @@ internal static class Schema
             root_start_ns  BIGINT,
             span_count     INTEGER,
             error_count    INTEGER,
+            last_start_ns  BIGINT,
             services       VARCHAR[],
             service_counts INTEGER[]
         );
@@ -119,15 +123,18 @@ internal static class Schema
             has_root = traces.has_root OR excluded.has_root,
             span_count = traces.span_count + excluded.span_count,
             error_count = traces.error_count + excluded.error_count,
+            last_start_ns = greatest(traces.last_start_ns, excluded.last_start_ns),
             services = list_concat(traces.services, excluded.services),
             service_counts = list_concat(traces.service_counts, excluded.service_counts);
         """;
 
     /// <summary>
-    /// One attribute filter against a span's search lists: the key and value must sit at the same index. The cheap
-    /// list_contains on the value first lets DuckDB skip the lambda for most rows.
+    /// One attribute filter against a row's search lists: the key and value must sit at the same index. Cheapest
+    /// test first (DuckDB evaluates AND/OR terms only on rows still undecided): the value must occur at all; then
+    /// the key's first position usually settles it; only rows whose key repeats (span and event attribute of the
+    /// same name) pay for the exhaustive lambda.
     /// </summary>
-    public static string SpanAttributeMatch(int keyParam, int valueParam) =>
-        $"(list_contains(attr_values, ${valueParam}) AND list_bool_or(list_transform(range(1, len(attr_keys) + 1), "
-        + $"i -> attr_keys[i] = ${keyParam} AND attr_values[i] = ${valueParam})))";
+    public static string AttributeMatch(int keyParam, int valueParam) =>
+        $"(list_contains(attr_values, ${valueParam}) AND (attr_values[list_position(attr_keys, ${keyParam})] = ${valueParam} "
+        + $"OR list_bool_or(list_transform(range(1, len(attr_keys) + 1), i -> attr_keys[i] = ${keyParam} AND attr_values[i] = ${valueParam}))))";
 }

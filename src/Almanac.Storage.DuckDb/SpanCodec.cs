@@ -23,7 +23,7 @@ internal sealed class SpanCodec
     private byte[] _stripped = new byte[4096];
 
     /// <summary>The stripped encoding; valid until the next call.</summary>
-    public ReadOnlySpan<byte> Encode(SpanData data)
+    public Span<byte> Encode(SpanData data)
     {
         var span = data.Span;
         var size = span.CalculateSize();

@@ -164,6 +164,21 @@ public abstract class SpanStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetTrace_LatestSpanEndsBeforeItStarts_IsStillReturned()
+    {
+        var store = await OpenAsync();
+        var traceId = NewTraceId();
+        var skewed = CreateSpan(traceId, name: "skewed", startUnixNano: T(500));
+        skewed.EndTimeUnixNano = (ulong)T(100);
+        await Write(store, 1, Data(CreateSpan(traceId, startUnixNano: T(0), durationNanos: 200 * Ms)), Data(skewed));
+
+        var trace = await store.GetTraceAsync(traceId);
+
+        Assert.Equal(2, trace!.Spans.Count);
+        Assert.Equal(skewed, trace.Spans.Single(s => s.Span.Name == "skewed").Span);
+    }
+
+    [Fact]
     public async Task GetTrace_SharedResourceAcrossBatches_ReattachesResourceAndScope()
     {
         var store = await OpenAsync();
@@ -304,6 +319,36 @@ public abstract class SpanStoreContractTests : IAsyncLifetime
         await Write(store, 1, Data(CreateSpan(NewTraceId(), attributes: [Attr("a", "x"), Attr("b", "y")])));
 
         Assert.Empty(await Find(store, ("a", "y")));
+    }
+
+    [Fact]
+    public async Task FindTraceIds_KeyOnSpanAndEvent_MatchesEitherValue()
+    {
+        var store = await OpenAsync();
+        var traceId = NewTraceId();
+        await Write(store, 1, Data(CreateSpan(traceId, attributes: [Attr("k", "span-value")],
+            events: [new Span.Types.Event { Name = "e", Attributes = { Attr("k", "event-value") } }])));
+
+        Assert.Equal([traceId], await Find(store, ("k", "span-value")));
+        Assert.Equal([traceId], await Find(store, ("k", "event-value")));
+        Assert.Empty(await Find(store, ("k", "other")));
+    }
+
+    [Fact]
+    public async Task FindTraceIds_ResourceAndSpanAttributeFilters_MustHoldForTheSameSpan()
+    {
+        var store = await OpenAsync();
+        var both = NewTraceId();
+        var split = NewTraceId();
+        var prod = CreateResource("api", Attr("env", "prod"));
+        var dev = CreateResource("api", Attr("env", "dev"));
+        await Write(store, 1,
+            Data(CreateSpan(both, attributes: [Attr("user", "alice")]), resource: prod),
+            Data(CreateSpan(split, attributes: [Attr("user", "alice")]), resource: dev),
+            Data(CreateSpan(split), resource: prod));
+
+        Assert.Equal([both], await Find(store, ("env", "prod"), ("user", "alice")));
+        Assert.Equal([both], await store.FindTraceIdsAsync(new TraceQuery { ServiceName = "api", Attributes = [new("env", "prod"), new("user", "alice")] }));
     }
 
     [Fact]
