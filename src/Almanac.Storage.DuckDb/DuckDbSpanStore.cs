@@ -55,7 +55,7 @@ public sealed class DuckDbSpanStore : ISpanStore
         _writer.Open();
         Execute(_writer, Schema.Create);
         Execute(_writer, Schema.CreateStaging);
-        _logger?.LogInformation("DuckDB span store opened at {ConnectionString}", _connectionString);
+        _logger?.LogDebug("DuckDB span store opened at {ConnectionString}", _connectionString);
     }, cancellationToken);
 
     public async Task WriteAsync(SpanBatch batch, CancellationToken cancellationToken = default)
@@ -630,7 +630,8 @@ public sealed class DuckDbSpanStore : ISpanStore
                 _knownServices.Clear();
                 _knownOperations.Clear();
                 _knownKeys.Clear();
-                _logger?.LogInformation("Retention deleted {Count} spans older than {Cutoff}", deleted, cutoffUnixNano);
+                // The retention service reports what was deleted in readable units; this is for diagnosis only.
+                _logger?.LogDebug("Retention deleted {Count} spans older than {CutoffUnixNano} ns", deleted, cutoffUnixNano);
                 return deleted;
             }, CancellationToken.None);
         }
