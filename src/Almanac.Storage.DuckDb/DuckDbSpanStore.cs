@@ -26,7 +26,18 @@ public sealed class DuckDbSpanStore : ISpanStore
     /// </summary>
     private const long CatalogueRefreshNanos = 60L * 1_000_000_000;
 
+    /// <summary>
+    /// WAL size at which a background CHECKPOINT starts. DuckDB's own automatic checkpoint runs inside the
+    /// committing transaction, which measured as multi-second stalls of WriteAsync (ADR 0001); a checkpoint on
+    /// its own connection lets the writer keep appending. DuckDB's threshold is raised far above this so it only
+    /// acts as a backstop if background checkpoints keep failing.
+    /// </summary>
+    private const long DefaultBackgroundCheckpointWalBytes = 64L * 1024 * 1024;
+
     private readonly string _connectionString;
+    private readonly string _walPath;
+    private readonly long _backgroundCheckpointWalBytes;
+    private Task _backgroundCheckpoint = Task.CompletedTask;
     private readonly ILogger<DuckDbSpanStore>? _logger;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ConcurrentBag<DuckDBConnection> _readers = new();
@@ -42,8 +53,16 @@ public sealed class DuckDbSpanStore : ISpanStore
     private bool _disposed;
 
     public DuckDbSpanStore(string databaseFilePath, ILogger<DuckDbSpanStore>? logger = null)
+        : this(databaseFilePath, logger, DefaultBackgroundCheckpointWalBytes)
     {
+    }
+
+    /// <summary>Lets tests checkpoint after every batch instead of after 64 MB of WAL.</summary>
+    internal DuckDbSpanStore(string databaseFilePath, ILogger<DuckDbSpanStore>? logger, long backgroundCheckpointWalBytes)
+    {
+        _backgroundCheckpointWalBytes = backgroundCheckpointWalBytes;
         _connectionString = "Data Source=" + databaseFilePath;
+        _walPath = databaseFilePath + ".wal";
         _logger = logger;
     }
 
@@ -53,6 +72,7 @@ public sealed class DuckDbSpanStore : ISpanStore
     {
         _writer = new DuckDBConnection(_connectionString);
         _writer.Open();
+        Execute(_writer, "SET checkpoint_threshold = '1GB'");
         Execute(_writer, Schema.Create);
         Execute(_writer, Schema.CreateStaging);
         _logger?.LogInformation("DuckDB span store opened at {ConnectionString}", _connectionString);
@@ -224,6 +244,7 @@ public sealed class DuckDbSpanStore : ISpanStore
         }
 
         catalogueUpdates();
+        MaybeStartBackgroundCheckpoint();
     }
 
     private ResourceEntry ResolveResource(SpanData data, Dictionary<Resource, ResourceEntry> batch, List<ResourceEntry> added, CatalogueDelta catalogue)
@@ -337,6 +358,45 @@ public sealed class DuckDbSpanStore : ISpanStore
                 _knownKeys[key] = lastSeen;
             }
         };
+    }
+
+    /// <summary>Called by the writer after a commit; at most one background checkpoint runs at a time.</summary>
+    private void MaybeStartBackgroundCheckpoint()
+    {
+        if (!_backgroundCheckpoint.IsCompleted || _disposed)
+        {
+            return;
+        }
+
+        long walBytes;
+        try
+        {
+            walBytes = new FileInfo(_walPath).Length;
+        }
+        catch (IOException)
+        {
+            return;
+        }
+
+        if (walBytes < _backgroundCheckpointWalBytes)
+        {
+            return;
+        }
+
+        _backgroundCheckpoint = Task.Run(() =>
+        {
+            try
+            {
+                using var connection = new DuckDBConnection(_connectionString);
+                connection.Open();
+                Execute(connection, "CHECKPOINT");
+            }
+            catch (DuckDBException e)
+            {
+                // Harmless: the WAL keeps the data; the next commit past the threshold tries again.
+                _logger?.LogWarning(e, "Background checkpoint failed");
+            }
+        });
     }
 
     /// <summary>
@@ -651,6 +711,7 @@ public sealed class DuckDbSpanStore : ISpanStore
         await _writeLock.WaitAsync();
         try
         {
+            await _backgroundCheckpoint;
             while (_readers.TryTake(out var reader))
             {
                 await reader.DisposeAsync();
