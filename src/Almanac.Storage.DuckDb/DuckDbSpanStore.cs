@@ -26,7 +26,18 @@ public sealed class DuckDbSpanStore : ISpanStore
     /// </summary>
     private const long CatalogueRefreshNanos = 60L * 1_000_000_000;
 
+    /// <summary>
+    /// WAL size at which a background CHECKPOINT starts. DuckDB's own automatic checkpoint runs inside the
+    /// committing transaction, which measured as multi-second stalls of WriteAsync (ADR 0001); a checkpoint on
+    /// its own connection lets the writer keep appending. DuckDB's threshold is raised far above this so it only
+    /// acts as a backstop if background checkpoints keep failing.
+    /// </summary>
+    private const long DefaultBackgroundCheckpointWalBytes = 64L * 1024 * 1024;
+
     private readonly string _connectionString;
+    private readonly string _walPath;
+    private readonly long _backgroundCheckpointWalBytes;
+    private Task _backgroundCheckpoint = Task.CompletedTask;
     private readonly ILogger<DuckDbSpanStore>? _logger;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ConcurrentBag<DuckDBConnection> _readers = new();
@@ -35,15 +46,23 @@ public sealed class DuckDbSpanStore : ISpanStore
 
     // Writer-only state (guarded by _writeLock).
     private readonly SpanCodec _codec = new();
-    private readonly Dictionary<string, long> _knownServices = new(StringComparer.Ordinal);
-    private readonly Dictionary<(string Service, string Name, int Kind), long> _knownOperations = new();
-    private readonly Dictionary<(string Service, string Key, int Type, int Target), long> _knownKeys = new();
+    private readonly CatalogueCache<string> _knownServices = new(StringComparer.Ordinal);
+    private readonly CatalogueCache<(string Service, string Name, int Kind)> _knownOperations = new(null);
+    private readonly CatalogueCache<(string Service, string Key, int Type, int Target)> _knownKeys = new(null);
     private DuckDBConnection? _writer;
     private bool _disposed;
 
     public DuckDbSpanStore(string databaseFilePath, ILogger<DuckDbSpanStore>? logger = null)
+        : this(databaseFilePath, logger, DefaultBackgroundCheckpointWalBytes)
     {
+    }
+
+    /// <summary>Lets tests checkpoint after every batch instead of after 64 MB of WAL.</summary>
+    internal DuckDbSpanStore(string databaseFilePath, ILogger<DuckDbSpanStore>? logger, long backgroundCheckpointWalBytes)
+    {
+        _backgroundCheckpointWalBytes = backgroundCheckpointWalBytes;
         _connectionString = "Data Source=" + databaseFilePath;
+        _walPath = databaseFilePath + ".wal";
         _logger = logger;
     }
 
@@ -53,6 +72,7 @@ public sealed class DuckDbSpanStore : ISpanStore
     {
         _writer = new DuckDBConnection(_connectionString);
         _writer.Open();
+        Execute(_writer, "SET checkpoint_threshold = '1GB'");
         Execute(_writer, Schema.Create);
         Execute(_writer, Schema.CreateStaging);
         _logger?.LogDebug("DuckDB span store opened at {ConnectionString}", _connectionString);
@@ -96,6 +116,8 @@ public sealed class DuckDbSpanStore : ISpanStore
         var catalogue = new CatalogueDelta();
         var keys = new List<string>();
         var values = new List<string>();
+        // Resource and scope keys are catalogued once per batch, so they get the batch's newest start as last seen.
+        var batchNewest = starts.Length > 0 ? starts[^1] : 0;
 
         using var transaction = writer.BeginTransaction();
         Execute(writer, "DELETE FROM temp.main.trace_batch");
@@ -104,8 +126,8 @@ public sealed class DuckDbSpanStore : ISpanStore
             foreach (var index in order)
             {
                 var data = spans[index];
-                var resource = ResolveResource(data, batchResources, newResources, catalogue);
-                var scope = ResolveScope(data, batchScopes, newScopes, catalogue, resource.Service);
+                var resource = ResolveResource(data, batchResources, newResources, catalogue, batchNewest);
+                var scope = ResolveScope(data, batchScopes, newScopes, catalogue, resource.Service, batchNewest);
                 var span = data.Span;
 
                 keys.Clear();
@@ -224,9 +246,10 @@ public sealed class DuckDbSpanStore : ISpanStore
         }
 
         catalogueUpdates();
+        MaybeStartBackgroundCheckpoint();
     }
 
-    private ResourceEntry ResolveResource(SpanData data, Dictionary<Resource, ResourceEntry> batch, List<ResourceEntry> added, CatalogueDelta catalogue)
+    private ResourceEntry ResolveResource(SpanData data, Dictionary<Resource, ResourceEntry> batch, List<ResourceEntry> added, CatalogueDelta catalogue, long seen)
     {
         if (batch.TryGetValue(data.Resource, out var entry) && entry.SchemaUrl == data.ResourceSchemaUrl)
         {
@@ -256,14 +279,14 @@ public sealed class DuckDbSpanStore : ISpanStore
         // Keys of a resource are recorded once per batch; the catalogue cache makes repeats free.
         foreach (var kv in data.Resource.Attributes)
         {
-            catalogue.Key(entry.Service, kv.Key, kv.Value, AttributeTarget.Resource, data.StartTimeUnixNano);
+            catalogue.Key(entry.Service, kv.Key, kv.Value, AttributeTarget.Resource, seen);
         }
 
         batch[data.Resource] = entry;
         return entry;
     }
 
-    private ScopeEntry ResolveScope(SpanData data, Dictionary<InstrumentationScope, ScopeEntry> batch, List<ScopeEntry> added, CatalogueDelta catalogue, string service)
+    private ScopeEntry ResolveScope(SpanData data, Dictionary<InstrumentationScope, ScopeEntry> batch, List<ScopeEntry> added, CatalogueDelta catalogue, string service, long seen)
     {
         if (batch.TryGetValue(data.Scope, out var entry) && entry.SchemaUrl == data.ScopeSchemaUrl)
         {
@@ -284,7 +307,7 @@ public sealed class DuckDbSpanStore : ISpanStore
 
         foreach (var kv in data.Scope.Attributes)
         {
-            catalogue.Key(service, kv.Key, kv.Value, AttributeTarget.Scope, data.StartTimeUnixNano);
+            catalogue.Key(service, kv.Key, kv.Value, AttributeTarget.Scope, seen);
         }
 
         batch[data.Scope] = entry;
@@ -311,32 +334,65 @@ public sealed class DuckDbSpanStore : ISpanStore
     /// <summary>Upserts catalogue rows the caches do not already cover; returns the cache update to run after commit.</summary>
     private Action WriteCatalogue(DuckDBConnection writer, CatalogueDelta delta)
     {
-        var services = delta.Services.Where(s => !_knownServices.TryGetValue(s.Key, out var seen) || s.Value > seen + CatalogueRefreshNanos).ToList();
-        var operations = delta.Operations.Where(o => !_knownOperations.TryGetValue(o.Key, out var seen) || o.Value > seen + CatalogueRefreshNanos).ToList();
-        var keys = delta.Keys.Where(k => !_knownKeys.TryGetValue(k.Key, out var seen) || k.Value > seen + CatalogueRefreshNanos).ToList();
+        var services = _knownServices.Due(delta.Services);
+        var operations = _knownOperations.Due(delta.Operations);
+        var keys = _knownKeys.Due(delta.Keys);
+        UpsertCatalogue(writer, services, operations, keys);
+        return () =>
+        {
+            _knownServices.Committed(delta.Services, services);
+            _knownOperations.Committed(delta.Operations, operations);
+            _knownKeys.Committed(delta.Keys, keys);
+        };
+    }
 
+    private static void UpsertCatalogue(DuckDBConnection writer, List<KeyValuePair<string, long>> services,
+        List<KeyValuePair<(string Service, string Name, int Kind), long>> operations,
+        List<KeyValuePair<(string Service, string Key, int Type, int Target), long>> keys)
+    {
         UpsertRows(writer, "services", "last_seen", 2, services.Select(s => new object[] { s.Key, s.Value }));
         UpsertRows(writer, "operations", "last_seen", 4, operations.Select(o => new object[] { o.Key.Service, o.Key.Name, (sbyte)o.Key.Kind, o.Value }));
         UpsertRows(writer, "attribute_keys", "last_seen", 5,
             keys.Select(k => new object[] { k.Key.Service, k.Key.Key, (sbyte)k.Key.Type, (sbyte)k.Key.Target, k.Value }));
+    }
 
-        return () =>
+    /// <summary>Called by the writer after a commit; at most one background checkpoint runs at a time.</summary>
+    private void MaybeStartBackgroundCheckpoint()
+    {
+        if (!_backgroundCheckpoint.IsCompleted || _disposed)
         {
-            foreach (var (name, lastSeen) in services)
-            {
-                _knownServices[name] = lastSeen;
-            }
+            return;
+        }
 
-            foreach (var (op, lastSeen) in operations)
-            {
-                _knownOperations[op] = lastSeen;
-            }
+        long walBytes;
+        try
+        {
+            walBytes = new FileInfo(_walPath).Length;
+        }
+        catch (IOException)
+        {
+            return;
+        }
 
-            foreach (var (key, lastSeen) in keys)
+        if (walBytes < _backgroundCheckpointWalBytes)
+        {
+            return;
+        }
+
+        _backgroundCheckpoint = Task.Run(() =>
+        {
+            try
             {
-                _knownKeys[key] = lastSeen;
+                using var connection = new DuckDBConnection(_connectionString);
+                connection.Open();
+                Execute(connection, "CHECKPOINT");
             }
-        };
+            catch (DuckDBException e)
+            {
+                // Harmless: the WAL keeps the data; the next commit past the threshold tries again.
+                _logger?.LogWarning(e, "Background checkpoint failed");
+            }
+        });
     }
 
     /// <summary>
@@ -616,6 +672,10 @@ public sealed class DuckDbSpanStore : ISpanStore
                     deleted = command.ExecuteNonQuery();
                 }
 
+                // The catalogue rows may trail the data by up to CatalogueRefreshNanos; bring them up to date first
+                // so an entry seen after the cutoff is not deleted for a stale last_seen.
+                UpsertCatalogue(writer, _knownServices.Stale(), _knownOperations.Stale(), _knownKeys.Stale());
+
                 // Only traces that started before the cutoff can have lost spans.
                 Execute(writer, """
                     DELETE FROM traces WHERE start_ns < $1 AND (end_ns < $1 OR trace_id NOT IN (
@@ -652,6 +712,7 @@ public sealed class DuckDbSpanStore : ISpanStore
         await _writeLock.WaitAsync();
         try
         {
+            await _backgroundCheckpoint;
             while (_readers.TryTake(out var reader))
             {
                 await reader.DisposeAsync();
@@ -854,6 +915,42 @@ public sealed class DuckDbSpanStore : ISpanStore
 
             PerService[span.ServiceName] = PerService.GetValueOrDefault(span.ServiceName) + 1;
         }
+    }
+
+    /// <summary>
+    /// What the catalogue tables hold (Written) and the newest time the writer has committed data for (Newest).
+    /// Rows are rewritten only when Newest runs CatalogueRefreshNanos ahead, or before retention compares them.
+    /// </summary>
+    private sealed class CatalogueCache<TKey>
+        where TKey : notnull
+    {
+        private readonly Dictionary<TKey, (long Written, long Newest)> _entries;
+
+        public CatalogueCache(IEqualityComparer<TKey>? comparer) => _entries = new(comparer);
+
+        public List<KeyValuePair<TKey, long>> Due(Dictionary<TKey, long> seen) =>
+            seen.Where(s => !_entries.TryGetValue(s.Key, out var e) || s.Value > e.Written + CatalogueRefreshNanos).ToList();
+
+        public void Committed(Dictionary<TKey, long> seen, List<KeyValuePair<TKey, long>> written)
+        {
+            foreach (var (key, value) in written)
+            {
+                _entries[key] = (value, value);
+            }
+
+            foreach (var (key, value) in seen)
+            {
+                if (_entries.TryGetValue(key, out var e) && value > e.Newest)
+                {
+                    _entries[key] = (e.Written, value);
+                }
+            }
+        }
+
+        public List<KeyValuePair<TKey, long>> Stale() =>
+            _entries.Where(e => e.Value.Newest > e.Value.Written).Select(e => new KeyValuePair<TKey, long>(e.Key, e.Value.Newest)).ToList();
+
+        public void Clear() => _entries.Clear();
     }
 
     /// <summary>Catalogue entries seen in one batch with the newest start time each was seen at.</summary>

@@ -582,6 +582,20 @@ public abstract class SpanStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeleteOlderThan_CatalogueEntrySeenAgainAfterCutoff_IsKept()
+    {
+        var store = await OpenAsync();
+        await Write(store, 1, Data(CreateSpan(NewTraceId(), name: "op", startUnixNano: T(0), attributes: [Attr("k", "v")]), "steady"));
+        await Write(store, 2, Data(CreateSpan(NewTraceId(), name: "op", startUnixNano: T(30_000), attributes: [Attr("k", "v")]), "steady"));
+
+        await store.DeleteOlderThanAsync(T(20_000));
+
+        Assert.Equal(["steady"], await store.GetServicesAsync());
+        Assert.Equal([new OperationInfo("op", Span.Types.SpanKind.Server)], await store.GetOperationsAsync("steady"));
+        Assert.Contains(await store.GetAttributeKeysAsync("steady"), k => k.Key == "k");
+    }
+
+    [Fact]
     public async Task DeleteOlderThan_WhileWriterKeepsWriting_LosesNoNewSpans()
     {
         var store = await OpenAsync();
