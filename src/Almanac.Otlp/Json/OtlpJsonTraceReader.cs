@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
@@ -918,101 +920,47 @@ internal ref struct OtlpJsonTraceReader
         _ => throw Error("expected true or false"),
     };
 
-    private long ReadInt64()
+    private long ReadInt64() => ReadInteger<long>("expected an integer");
+
+    private ulong ReadUInt64() => ReadInteger<ulong>("expected an integer (unsigned 64-bit)");
+
+    private uint ReadUInt32() => ReadInteger<uint>("expected an integer (unsigned 32-bit)");
+
+    /// <summary>
+    /// An integer field as protobuf JSON allows it: a JSON number or a decimal string, also in exponent or
+    /// fractional notation when the value is integral (1e3, "5.0"); out of range for <typeparamref name="T"/> is an error.
+    /// </summary>
+    private T ReadInteger<T>(string expected)
+        where T : IBinaryInteger<T>, IMinMaxValue<T>
     {
+        ReadOnlySpan<byte> text;
         if (_reader.TokenType == JsonTokenType.Number)
         {
-            if (_reader.TryGetInt64(out var value))
-            {
-                return value;
-            }
-
-            // Protobuf JSON accepts integral values in exponent or fractional notation (1e3, 5.0).
-            if (_reader.TryGetDecimal(out var number) && IsIntegral(number, long.MinValue, long.MaxValue))
-            {
-                return (long)number;
-            }
+            // Number tokens hold no escapes, so their bytes parse directly.
+            text = _reader.HasValueSequence ? _reader.ValueSequence.ToArray() : _reader.ValueSpan;
         }
         else if (_reader.TokenType == JsonTokenType.String)
         {
-            var text = UnescapedValue();
-            if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
-            {
-                return value;
-            }
-
-            if (decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
-                && IsIntegral(number, long.MinValue, long.MaxValue))
-            {
-                return (long)number;
-            }
+            text = UnescapedValue();
         }
-
-        throw Error("expected an integer");
-    }
-
-    private ulong ReadUInt64()
-    {
-        if (_reader.TokenType == JsonTokenType.Number)
+        else
         {
-            if (_reader.TryGetUInt64(out var value))
-            {
-                return value;
-            }
-
-            if (_reader.TryGetDecimal(out var number) && IsIntegral(number, ulong.MinValue, ulong.MaxValue))
-            {
-                return (ulong)number;
-            }
+            throw Error(expected);
         }
-        else if (_reader.TokenType == JsonTokenType.String)
+
+        var style = T.IsNegative(T.MinValue) ? NumberStyles.AllowLeadingSign : NumberStyles.None;
+        if (T.TryParse(text, style, CultureInfo.InvariantCulture, out var value))
         {
-            var text = UnescapedValue();
-            if (ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value))
-            {
-                return value;
-            }
-
-            if (decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
-                && IsIntegral(number, ulong.MinValue, ulong.MaxValue))
-            {
-                return (ulong)number;
-            }
+            return value;
         }
 
-        throw Error("expected an integer (unsigned 64-bit)");
-    }
-
-    private uint ReadUInt32()
-    {
-        if (_reader.TokenType == JsonTokenType.Number)
+        if (decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
+            && IsIntegral(number, decimal.CreateChecked(T.MinValue), decimal.CreateChecked(T.MaxValue)))
         {
-            if (_reader.TryGetUInt32(out var value))
-            {
-                return value;
-            }
-
-            if (_reader.TryGetDecimal(out var number) && IsIntegral(number, uint.MinValue, uint.MaxValue))
-            {
-                return (uint)number;
-            }
-        }
-        else if (_reader.TokenType == JsonTokenType.String)
-        {
-            var text = UnescapedValue();
-            if (uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value))
-            {
-                return value;
-            }
-
-            if (decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
-                && IsIntegral(number, uint.MinValue, uint.MaxValue))
-            {
-                return (uint)number;
-            }
+            return T.CreateChecked(number);
         }
 
-        throw Error("expected an integer (unsigned 32-bit)");
+        throw Error(expected);
     }
 
     private static bool IsIntegral(decimal number, decimal min, decimal max) =>
