@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using Story.Telemetry;
 
 namespace Dice;
 
@@ -20,7 +21,7 @@ public sealed class DiceRoller(HttpClient slowApi, ILogger<DiceRoller> logger)
         activity?.SetTag("roll.value", roll);
 
         // Stands for other work this request does, i.e. a DB query.
-        await Task.Delay(roll * 100, cancellation);
+        await Pause.AtLeastAsync(roll * 100, cancellation);
 
         activity?.AddEvent(new ActivityEvent("simulating a call to slow api"));
         logger.LogInformation("Rolled {RollValue}; simulating a call to slow api", roll);

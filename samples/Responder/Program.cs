@@ -22,7 +22,7 @@ app.MapGet("/", async (HttpRequest request, ILogger<SleepRequest> logger, Cancel
 
     Activity.Current?.SetTag("responder.sleep_ms", sleep);
     logger.LogInformation("Sleeping {SleepMilliseconds} ms", sleep);
-    await Task.Delay(sleep, cancellation);
+    await Pause.AtLeastAsync(sleep, cancellation);
     return Results.Text($"slept {sleep} ms\n");
 });
 
