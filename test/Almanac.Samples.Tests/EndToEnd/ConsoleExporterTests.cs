@@ -33,23 +33,44 @@ public sealed class ConsoleExporterTests
         var roll = int.Parse((await response.Content.ReadAsStringAsync()).Trim(), CultureInfo.InvariantCulture);
         var traceId = Assert.Single(response.Headers.GetValues("traceresponse")).Split('-')[1];
 
-        // The span, with its integer attribute and its event.
-        var span = new Regex(
-            $@"Activity\.TraceId:\s+{traceId}\s+Activity\.SpanId:\s+(?<span>[0-9a-f]{{16}})(?:(?!Activity\.TraceId)[\s\S])*?Activity\.DisplayName:\s+rolling dice[\s\S]*?roll\.value: {roll}\s+Activity\.Events:\s+simulating a call to slow api");
-        await dice.WaitForOutputAsync(span.IsMatch, TimeSpan.FromSeconds(10), "the 'rolling dice' span");
-        Assert.Matches($@"Activity\.DisplayName:\s+simulatedSlowApiSpan", dice.Output);
+        // The three console exporters write from their own threads, so blocks may interleave line by line:
+        // look for lines, not blocks. The plain console log line gives the 'rolling dice' span id.
+        var logLine = new Regex($@"Dice\.DiceRoller\[0\] => SpanId:(?<span>[0-9a-f]{{16}}), TraceId:{traceId} .* Rolled {roll}; simulating a call to slow api");
+        await dice.WaitForOutputAsync(logLine.IsMatch, TimeSpan.FromSeconds(20), "the plain log line");
+        var rollingSpanId = logLine.Match(dice.Output).Groups["span"].Value;
 
-        // The counter, by roll value.
-        var counter = new Regex($@"Metric Name: dice\.rolls,[^\n]*LongSum\s+Instrumentation scope \(Meter\):\s+Name: Dice[\s\S]*?roll\.value: {roll}\s*\n\s*Value: 1\b");
-        await dice.WaitForOutputAsync(counter.IsMatch, TimeSpan.FromSeconds(10), "the dice.rolls counter");
+        // The spans, with the integer attribute and the event.
+        string[] spanLines =
+        [
+            $@"^Activity\.TraceId:\s+{traceId}$",
+            $@"^Activity\.SpanId:\s+{rollingSpanId}$",
+            @"^Activity\.DisplayName:\s+rolling dice$",
+            @"^Activity\.DisplayName:\s+simulatedSlowApiSpan$",
+            @"^Activity\.DisplayName:\s+GET /rolldice$",
+            $@"^\s+roll\.value: {roll}$",
+            @"^\s+simulating a call to slow api \[",
+        ];
 
-        // The structured log, carrying the trace id and the 'rolling dice' span id.
-        var rollingSpanId = span.Match(dice.Output).Groups["span"].Value;
-        var log = new Regex(
-            $@"LogRecord\.TraceId:\s+{traceId}\s+LogRecord\.SpanId:\s+{rollingSpanId}[\s\S]*?LogRecord\.FormattedMessage:\s+Rolled {roll}; simulating a call to slow api[\s\S]*?RollValue: {roll}");
-        await dice.WaitForOutputAsync(log.IsMatch, TimeSpan.FromSeconds(10), "the log record");
+        // The counter, by roll value (a data point line names its attributes after its time window).
+        string[] metricLines =
+        [
+            @"^Metric Name: dice\.rolls, Description: Dice rolled, by value, Unit: \{roll\}, Metric Type: LongSum$",
+            $@"^\(.*\] roll\.value: {roll}\s*$",
+        ];
 
-        // The plain console log shows the same ids.
-        Assert.Contains($"SpanId:{rollingSpanId}, TraceId:{traceId}", dice.Output, StringComparison.Ordinal);
+        // The structured log record, carrying the trace id, the 'rolling dice' span id and the roll as an attribute.
+        string[] logLines =
+        [
+            $@"^LogRecord\.TraceId:\s+{traceId}$",
+            $@"^LogRecord\.SpanId:\s+{rollingSpanId}$",
+            $@"^LogRecord\.FormattedMessage:\s+Rolled {roll}; simulating a call to slow api$",
+            $@"^\s+RollValue: {roll}$",
+        ];
+
+        foreach (var pattern in spanLines.Concat(metricLines).Concat(logLines))
+        {
+            var regex = new Regex(pattern, RegexOptions.Multiline);
+            await dice.WaitForOutputAsync(regex.IsMatch, TimeSpan.FromSeconds(20), pattern);
+        }
     }
 }

@@ -27,6 +27,7 @@ public sealed class DiceTraceTests(AlmanacFixture fixture) : IClassFixture<Alman
             "Responder", fixture.TelemetryEnvironment(protocol, propagators, nameSuffix is null ? null : responderName));
         var diceEnvironment = fixture.TelemetryEnvironment(protocol, propagators, nameSuffix is null ? null : diceName);
         diceEnvironment["SLOW_API_URL"] = responder.BaseUrl!.ToString();
+        diceEnvironment["OTEL_RESOURCE_ATTRIBUTES"] = "deployment.environment.name=e2e";
         await using var dice = await SampleProcess.StartServiceAsync("Dice", diceEnvironment);
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
@@ -77,9 +78,14 @@ public sealed class DiceTraceTests(AlmanacFixture fixture) : IClassFixture<Alman
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var (roll, traceId) = await RollAsync(http, dice);
-        Assert.Equal(0, await dice.StopGracefullyAsync());
 
+        // OTEL_BSP_SCHEDULE_DELAY is honoured: past the SDK's default 5 s, the spans are still waiting in the batch.
         using var query = new QueryClient(fixture.Almanac.UiEndpoint);
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        var (notYet, _) = await query.GetAsync($"/api/traces/{traceId}");
+        Assert.Equal(HttpStatusCode.NotFound, notYet);
+
+        Assert.Equal(0, await dice.StopGracefullyAsync());
         var trace = await query.WaitForTraceAsync(traceId, minSpans: 4, timeout: TimeSpan.FromSeconds(5));
         Assert.Equal(4, trace.GetProperty("spans").GetArrayLength()); // no responder span: it never answered
         Assert.Equal(roll, Tag(Span(trace, "rolling dice"), "roll.value").GetProperty("value").GetInt64());
@@ -179,6 +185,7 @@ public sealed class DiceTraceTests(AlmanacFixture fixture) : IClassFixture<Alman
         Assert.Equal("server", Tag(responderServer, "span.kind").GetProperty("value").GetString());
         Assert.Equal("GET /", responderServer.GetProperty("operationName").GetString());
         Assert.Equal("0.1.0", ProcessTag(trace, diceServer, "service.version"));
+        Assert.Equal("e2e", ProcessTag(trace, diceServer, "deployment.environment.name")); // OTEL_RESOURCE_ATTRIBUTES
 
         // Parent/child, across the process boundary too.
         Assert.Empty(diceServer.GetProperty("references").EnumerateArray());
