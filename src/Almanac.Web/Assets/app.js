@@ -60,17 +60,58 @@ function setupTimeline() {
   const rows = $$(".tl-row", body);
   const depth = rows.map(r => Number(r.dataset.depth));
   const collapsed = new Set();
+  const ROW = 28; // px, fixed row height (app.css .tl-row)
+  const OVERSCAN = 30;
+  let shown = rows.map((_, i) => i); // indices of rows not inside a collapsed subtree
+
+  // Virtual scrolling: the server renders every row (nothing is ever dropped); the script keeps only the rows
+  // in view in the document, between two spacers, so a trace of 10,000 spans scrolls smoothly.
+  const top = document.createElement("div");
+  const bottom = document.createElement("div");
+  let drawn = "";
+  function draw(force) {
+    const first = Math.max(0, Math.floor(body.scrollTop / ROW) - OVERSCAN);
+    const last = Math.min(shown.length, Math.ceil((body.scrollTop + body.clientHeight) / ROW) + OVERSCAN);
+    const key = first + ":" + last + ":" + shown.length;
+    if (!force && key === drawn) return;
+    drawn = key;
+    top.style.height = (first * ROW) + "px";
+    bottom.style.height = ((shown.length - last) * ROW) + "px";
+    const slice = shown.slice(first, last).map(i => rows[i]);
+    body.replaceChildren(top, ...slice, bottom);
+  }
+  let pending = false;
+  body.addEventListener("scroll", () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; draw(false); });
+  });
+  window.addEventListener("resize", () => draw(false));
 
   // Rows are in depth-first order: a row's descendants are the rows after it with a greater depth.
   function refresh() {
     let hideBelow = Infinity;
+    const next = [];
     for (let i = 0; i < rows.length; i++) {
       if (depth[i] <= hideBelow) hideBelow = Infinity;
-      const hidden = depth[i] > hideBelow;
-      rows[i].hidden = hidden;
-      if (!hidden && collapsed.has(i)) hideBelow = depth[i];
+      if (depth[i] > hideBelow) continue;
+      next.push(i);
+      if (collapsed.has(i)) hideBelow = depth[i];
     }
+    shown = next;
+    draw(true);
   }
+  function scrollToRow(i) {
+    const pos = shown.indexOf(i);
+    if (pos < 0) return;
+    const y = pos * ROW;
+    if (y < body.scrollTop || y + ROW > body.scrollTop + body.clientHeight) body.scrollTop = Math.max(0, y - body.clientHeight / 3);
+    draw(false);
+  }
+  body.dataset.rows = String(rows.length);
+  draw(true);
+  const selected = rows.findIndex(r => r.classList.contains("selected"));
+  if (selected >= 0) scrollToRow(selected);
 
   body.addEventListener("click", async (e) => {
     const tog = e.target.closest(".tog");
@@ -90,10 +131,11 @@ function setupTimeline() {
     await showDetails(row);
   });
 
-  $("#expand-all")?.addEventListener("click", () => { collapsed.clear(); $$(".tog", body).forEach(t => { t.textContent = "▾"; t.setAttribute("aria-expanded", "true"); }); refresh(); });
+  const setToggles = (open) => rows.forEach(r => { const t = r.querySelector(".tog"); if (t) { t.textContent = open ? "▾" : "▸"; t.setAttribute("aria-expanded", String(open)); } });
+  $("#expand-all")?.addEventListener("click", () => { collapsed.clear(); setToggles(true); refresh(); });
   $("#collapse-all")?.addEventListener("click", () => {
     rows.forEach((r, i) => { if (r.querySelector(".tog")) collapsed.add(i); });
-    $$(".tog", body).forEach(t => { t.textContent = "▸"; t.setAttribute("aria-expanded", "false"); });
+    setToggles(false);
     refresh();
   });
   $("#toggle-cp")?.addEventListener("change", (e) => { body.classList.toggle("hide-cp", !e.target.checked); });
@@ -103,7 +145,7 @@ function setupTimeline() {
     const layout = $("#trace-layout");
     const link = row.querySelector("a.span-link");
     if (!panel || !link) return;
-    $$(".tl-row.selected", body).forEach(r => r.classList.remove("selected"));
+    rows.forEach(r => r.classList.remove("selected"));
     row.classList.add("selected");
     try {
       const res = await fetch(row.dataset.fragment);
@@ -123,7 +165,7 @@ function setupTimeline() {
       const panel = $("#details");
       if (panel) { panel.hidden = true; panel.replaceChildren(); }
       $("#trace-layout")?.classList.remove("with-details");
-      $$(".tl-row.selected", body).forEach(r => r.classList.remove("selected"));
+      rows.forEach(r => r.classList.remove("selected"));
       history.replaceState(null, "", location.pathname);
     }
   });
@@ -136,17 +178,17 @@ function setupTimeline() {
       const q = find.value.trim().toLowerCase();
       let n = 0;
       let first = null;
-      for (const r of rows) {
+      rows.forEach((r, i) => {
         const hit = q.length > 0 && r.dataset.text.includes(q);
         r.classList.toggle("match", hit);
         r.classList.toggle("dim", q.length > 0 && !hit);
-        if (hit) { n++; first ??= r; }
-      }
+        if (hit) { n++; first ??= i; }
+      });
       if (count) count.textContent = q ? n + (n === 1 ? " match" : " matches") : "";
-      if (first) {
-        // Reveal matches hidden inside collapsed subtrees.
-        if (first.hidden) { collapsed.clear(); $$(".tog", body).forEach(t => { t.textContent = "▾"; }); refresh(); }
-        first.scrollIntoView({ block: "nearest" });
+      if (first !== null) {
+        // Reveal a match hidden inside a collapsed subtree, then bring it into view.
+        if (!shown.includes(first)) { collapsed.clear(); setToggles(true); refresh(); }
+        scrollToRow(first);
       }
     };
     find.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 120); });
