@@ -6,6 +6,7 @@ using Almanac.Query;
 using Almanac.Server.Configuration;
 using Almanac.Server.Receivers;
 using Almanac.Storage.DuckDb;
+using Almanac.Web;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Almanac.Server.Hosting;
@@ -106,6 +107,7 @@ internal static class AlmanacHost
             o.EnableDetailedErrors = false;
         });
         builder.Services.AddRouting();
+        builder.Services.AddAlmanacWeb();
 
         var app = builder.Build();
 
@@ -128,12 +130,12 @@ internal static class AlmanacHost
         app.MapWhen(c => c.Connection.LocalPort == options.UiPort, ui =>
         {
             ui.UseRouting();
+            ui.UseAntiforgery();
             ui.UseEndpoints(e =>
             {
                 MapHealth(e);
                 e.MapJaegerQueryApi();
-                e.MapGet("/", () => Results.Text(
-                    $"Almanac {Version}\n\nQuery API: /api/services, /api/traces, /api/v3/traces (Jaeger-compatible).\nThe web UI is coming; point Jaeger UI or Grafana's Jaeger data source here meanwhile.\n"));
+                e.MapAlmanacWeb(); // web UI: / → /search, /search, /trace/{id}, /assets/...
             });
         });
 

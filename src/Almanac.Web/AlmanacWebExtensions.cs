@@ -1,0 +1,75 @@
+using System.Reflection;
+using Almanac.Core.Model;
+using Almanac.Web.Components;
+using Almanac.Web.Components.Shared;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Almanac.Web;
+
+/// <summary>Wires the web UI into a host: services, then endpoints on the UI port's branch.</summary>
+public static class AlmanacWebExtensions
+{
+    private static readonly Dictionary<string, string> ContentTypes = new(StringComparer.Ordinal)
+    {
+        [".css"] = "text/css; charset=utf-8",
+        [".js"] = "text/javascript; charset=utf-8",
+        [".svg"] = "image/svg+xml",
+    };
+
+    public static IServiceCollection AddAlmanacWeb(this IServiceCollection services)
+    {
+        services.AddRazorComponents();
+        return services;
+    }
+
+    /// <summary>
+    /// Maps the UI: <c>/</c> → <c>/search</c>, <c>/search</c>, <c>/trace/{id}</c>, the span-details fragment,
+    /// <c>/lookup?id=</c> and the embedded assets under <c>/assets/</c>. The branch must use routing and antiforgery.
+    /// </summary>
+    public static IEndpointRouteBuilder MapAlmanacWeb(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/", () => Results.Redirect("/search"));
+
+        // The top bar's trace-id box: valid ids go to their trace, anything else to a page that says so.
+        endpoints.MapGet("/lookup", (string? id) =>
+        {
+            var text = id?.Trim() ?? string.Empty;
+            return TraceId.TryParse(text, out var traceId) && !traceId.IsEmpty
+                ? Results.Redirect("/trace/" + traceId.ToHex())
+                : Results.Redirect("/trace/invalid");
+        });
+
+        endpoints.MapGet("/trace/{traceId}/span/{spanId}", (string traceId, string spanId) =>
+            new RazorComponentResult<SpanDetailsFragment>(new { TraceIdText = traceId, SpanIdText = spanId }));
+
+        endpoints.MapGet("/assets/{name}", (string name, HttpContext context) =>
+        {
+            var extension = Path.GetExtension(name);
+            if (!ContentTypes.TryGetValue(extension, out var contentType))
+            {
+                return Results.NotFound();
+            }
+
+            var stream = typeof(AlmanacWebExtensions).Assembly.GetManifestResourceStream("Almanac.Web.Assets." + name);
+            if (stream is null)
+            {
+                return Results.NotFound();
+            }
+
+            context.Response.Headers.CacheControl = "no-cache";
+            return Results.Stream(stream, contentType, enableRangeProcessing: false, lastModified: AssemblyTime);
+        });
+
+        endpoints.MapRazorComponents<App>();
+        return endpoints;
+    }
+
+    private static readonly DateTimeOffset AssemblyTime =
+        File.GetLastWriteTimeUtc(typeof(AlmanacWebExtensions).Assembly.Location) is var t && t.Year > 2000 ? new DateTimeOffset(t, TimeSpan.Zero) : DateTimeOffset.UnixEpoch;
+
+    internal static Assembly Assembly => typeof(AlmanacWebExtensions).Assembly;
+}

@@ -1,0 +1,147 @@
+using Almanac.Core.Model;
+using Almanac.Server.Tests.EndToEnd;
+using Almanac.Testing;
+using Google.Protobuf;
+using Microsoft.Playwright;
+using OpenTelemetry.Proto.Collector.Trace.V1;
+using OpenTelemetry.Proto.Trace.V1;
+
+namespace Almanac.Web.Tests.Browser;
+
+/// <summary>
+/// One real almanac process and one headless Chromium (Debian's, /usr/bin/chromium — .ci/run installs it; the
+/// Playwright driver ships in its NuGet package and no browser is ever downloaded) for the browser tests.
+/// </summary>
+public sealed class BrowserFixture : IAsyncLifetime
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    private IPlaywright? _playwright;
+
+    public AlmanacProcess Almanac { get; private set; } = default!;
+
+    public IBrowser Browser { get; private set; } = default!;
+
+    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
+
+    public static string RepositoryRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Almanac.slnx")))
+            {
+                dir = dir.Parent;
+            }
+
+            return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
+        }
+    }
+
+    public static string ScreenshotDir => Path.Combine(RepositoryRoot, "TestResults", "screenshots");
+
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(ChromiumPath))
+        {
+            throw new InvalidOperationException($"Browser tests need Debian's Chromium at {ChromiumPath}: apt-get install -y chromium (.ci/run does this).");
+        }
+
+        Almanac = await AlmanacProcess.StartAsync();
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+        Directory.CreateDirectory(ScreenshotDir);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.CloseAsync();
+        }
+
+        _playwright?.Dispose();
+        if (Almanac is not null)
+        {
+            await Almanac.DisposeAsync();
+        }
+
+        Http.Dispose();
+    }
+
+    public async Task<IPage> NewPageAsync()
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = Almanac.UiEndpoint.ToString(),
+            ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
+            ColorScheme = ColorScheme.Light,
+        });
+        context.SetDefaultTimeout(30_000);
+        return await context.NewPageAsync();
+    }
+
+    /// <summary>Posts spans over OTLP/HTTP protobuf, one ResourceSpans per service, and waits until the trace is queryable.</summary>
+    public async Task PostAsync(TraceId traceId, IEnumerable<(string Service, Span Span)> spans, int expectedSpans)
+    {
+        var request = new ExportTraceServiceRequest();
+        foreach (var group in spans.GroupBy(s => s.Service))
+        {
+            var scopeSpans = new ScopeSpans { Scope = TestData.CreateScope("web.tests", "1.0") };
+            scopeSpans.Spans.Add(group.Select(g => g.Span));
+            var resourceSpans = new ResourceSpans { Resource = TestData.CreateResource(group.Key) };
+            resourceSpans.ScopeSpans.Add(scopeSpans);
+            request.ResourceSpans.Add(resourceSpans);
+        }
+
+        using var response = await Http.PostAsync(new Uri(Almanac.HttpEndpoint, "/v1/traces"), OtlpRequests.Protobuf(request));
+        response.EnsureSuccessStatusCode();
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            using var get = await Http.GetAsync(new Uri(Almanac.UiEndpoint, "/api/traces/" + traceId.ToHex()));
+            if (get.IsSuccessStatusCode)
+            {
+                var body = await get.Content.ReadAsStringAsync();
+                if (CountOccurrences(body, "\"spanID\"") >= expectedSpans)
+                {
+                    return;
+                }
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"trace {traceId.ToHex()} did not become queryable");
+    }
+
+    private static int CountOccurrences(string text, string value)
+    {
+        var count = 0;
+        for (var i = text.IndexOf(value, StringComparison.Ordinal); i >= 0; i = text.IndexOf(value, i + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    public static TraceId RandomTraceId() =>
+        new((ulong)Random.Shared.NextInt64(1, long.MaxValue), (ulong)Random.Shared.NextInt64(1, long.MaxValue));
+
+    public static long NowNanos() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
+
+    public static ByteString Bytes(TraceId id) => ByteString.CopyFrom(id.ToBytes());
+}
+
+[CollectionDefinition(Name)]
+public sealed class BrowserCollection : ICollectionFixture<BrowserFixture>
+{
+    public const string Name = "browser";
+}

@@ -1,0 +1,242 @@
+using Almanac.Core.Model;
+using Almanac.Testing;
+using Almanac.Web.Tests.Components;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+using OpenTelemetry.Proto.Trace.V1;
+
+namespace Almanac.Web.Tests.Browser;
+
+/// <summary>The UI in a real browser against the real almanac, with data sent over OTLP.</summary>
+[Collection(BrowserCollection.Name)]
+public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper output)
+{
+    private const long Ms = 1_000_000;
+
+    private static async Task ScreenshotAsync(IPage page, string name) =>
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotDir, name + ".png"), FullPage = false });
+
+    private static Task<int> VisibleRowsAsync(IPage page) =>
+        page.EvaluateAsync<int>("() => Array.from(document.querySelectorAll('#timeline-body .tl-row')).filter(r => !r.hidden).length");
+
+    [Fact]
+    public async Task Search_open_trace_collapse_details_critical_path_and_find()
+    {
+        // A checkout trace over three services, plus a few other traces for the scatter plot.
+        var traceId = BrowserFixture.RandomTraceId();
+        var t0 = BrowserFixture.NowNanos() - (5_000 * Ms);
+        var rootId = TestData.NewSpanId();
+        var payId = TestData.NewSpanId();
+        Span S(SpanId id, SpanId? parent, string name, long startMs, long endMs, Span.Types.SpanKind kind = Span.Types.SpanKind.Server,
+            Status.Types.StatusCode status = Status.Types.StatusCode.Unset, IEnumerable<OpenTelemetry.Proto.Common.V1.KeyValue>? attributes = null) =>
+            TestData.CreateSpan(traceId, id, parent, name, kind, t0 + (startMs * Ms), (endMs - startMs) * Ms, status, attributes);
+        await fixture.PostAsync(traceId,
+        [
+            ("shop-frontend", S(rootId, null, "GET /checkout", 0, 120, attributes: [TestData.Attr("http.route", "/checkout"), TestData.Attr("http.response.status_code", 500L)])),
+            ("shop-payments", S(payId, rootId, "POST /pay", 10, 70, status: Status.Types.StatusCode.Error, attributes: [TestData.Attr("payment.provider", "acme")])),
+            ("shop-db", S(TestData.NewSpanId(), payId, "INSERT payments", 20, 45, Span.Types.SpanKind.Client, attributes: [TestData.Attr("db.system", "postgresql")])),
+            ("shop-frontend", S(TestData.NewSpanId(), rootId, "render receipt", 80, 110, Span.Types.SpanKind.Internal)),
+        ], 4);
+        for (var i = 0; i < 8; i++)
+        {
+            var other = BrowserFixture.RandomTraceId();
+            var start = BrowserFixture.NowNanos() - ((i + 1) * 60_000 * Ms);
+            var r = TestData.NewSpanId();
+            await fixture.PostAsync(other,
+            [
+                ("shop-frontend", TestData.CreateSpan(other, r, null, i % 2 == 0 ? "GET /cart" : "GET /products", Span.Types.SpanKind.Server, start, (20 + (i * 13)) * Ms)),
+                ("shop-db", TestData.CreateSpan(other, TestData.NewSpanId(), r, "SELECT products", Span.Types.SpanKind.Client, start + Ms, 5 * Ms,
+                    i == 3 ? Status.Types.StatusCode.Error : Status.Types.StatusCode.Unset)),
+            ], 2);
+        }
+
+        var page = await fixture.NewPageAsync();
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+
+        // / redirects to the search page.
+        await page.GotoAsync("/");
+        Assert.EndsWith("/search", page.Url);
+
+        await page.GotoAsync("/search?service=shop-frontend&lookback=1h");
+        await Assertions.Expect(page.Locator("#results .result")).ToHaveCountAsync(9);
+        await Assertions.Expect(page.Locator("#scatter circle")).ToHaveCountAsync(9);
+        await Assertions.Expect(page.Locator("#f-service")).ToHaveValueAsync("shop-frontend");
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
+        await ScreenshotAsync(page, "search");
+
+        // Changing the service reloads the operation list from the API.
+        await page.SelectOptionAsync("#f-service", "shop-db");
+        await Assertions.Expect(page.Locator("#f-operation option")).ToContainTextAsync(["All operations", "INSERT payments", "SELECT products"]);
+        await page.SelectOptionAsync("#f-service", "shop-frontend");
+
+        // Sorting by duration keeps the query in the URL.
+        await page.SelectOptionAsync("#sort", "longest");
+        await page.WaitForURLAsync("**sort=longest**");
+        Assert.Contains("service=shop-frontend", page.Url);
+        await Assertions.Expect(page.Locator("#results .result .name").First).ToContainTextAsync("GET /checkout"); // 120ms, the longest
+
+        // Open the checkout trace.
+        await page.Locator($"#results .result[data-trace-id='{traceId.ToHex()}']").ClickAsync();
+        await page.WaitForURLAsync($"**/trace/{traceId.ToHex()}");
+        await Assertions.Expect(page.Locator("#timeline-body .tl-row")).ToHaveCountAsync(4);
+        await Assertions.Expect(page.Locator("#trace-title")).ToContainTextAsync("shop-frontend: GET /checkout");
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
+
+        // Collapse the root: only it stays visible; expand again.
+        await page.Locator("#row-0 .tog").ClickAsync();
+        Assert.Equal(1, await VisibleRowsAsync(page));
+        await page.Locator("#row-0 .tog").ClickAsync();
+        Assert.Equal(4, await VisibleRowsAsync(page));
+        await page.Locator("#row-1 .tog").ClickAsync(); // POST /pay hides INSERT only
+        Assert.Equal(3, await VisibleRowsAsync(page));
+        await page.ClickAsync("#expand-all");
+        Assert.Equal(4, await VisibleRowsAsync(page));
+
+        // The critical path is drawn on the bars.
+        Assert.True(await page.Locator("#timeline-body .cp").CountAsync() >= 4);
+        Assert.True(await page.Locator("#row-0 .cp").First.IsVisibleAsync());
+
+        // Span details without a page reload.
+        await page.Locator("#row-1 .op").ClickAsync();
+        await Assertions.Expect(page.Locator("#span-details #detail-name")).ToHaveTextAsync("POST /pay");
+        await Assertions.Expect(page.Locator("#detail-status")).ToHaveTextAsync("error");
+        await Assertions.Expect(page.Locator("#detail-attributes")).ToContainTextAsync("payment.provider");
+        await Assertions.Expect(page.Locator("#detail-resource")).ToContainTextAsync("shop-payments");
+        Assert.Contains("?span=", page.Url);
+
+        // Find in trace.
+        await page.FillAsync("#find", "postgresql");
+        await Assertions.Expect(page.Locator("#find-count")).ToHaveTextAsync("1 match");
+        await Assertions.Expect(page.Locator("#timeline-body .tl-row.match .op")).ToHaveTextAsync("INSERT payments");
+        await ScreenshotAsync(page, "trace");
+        await page.FillAsync("#find", "");
+
+        // Theme toggle, and the top bar's trace-id lookup.
+        await page.ClickAsync("#theme-toggle");
+        Assert.Equal("dark", await page.EvaluateAsync<string>("() => document.documentElement.getAttribute('data-theme')"));
+        await ScreenshotAsync(page, "trace-dark");
+        await page.FillAsync(".lookup input", traceId.ToHex().ToUpperInvariant());
+        await page.PressAsync(".lookup input", "Enter");
+        await page.WaitForURLAsync($"**/trace/{traceId.ToHex()}");
+
+        // An unknown trace gets a clear not-found page.
+        var response = await page.GotoAsync("/trace/" + new TraceId(7, 7).ToHex());
+        Assert.Equal(404, response!.Status);
+        await Assertions.Expect(page.Locator("#not-found")).ToContainTextAsync("Trace not found");
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task Hostile_span_data_never_runs_or_injects_markup()
+    {
+        var dialogs = new List<string>();
+        var page = await fixture.NewPageAsync();
+        page.Dialog += async (_, d) =>
+        {
+            dialogs.Add(d.Message);
+            await d.DismissAsync();
+        };
+
+        for (var p = 0; p < HostileDataTests.Payloads.Length; p++)
+        {
+            var payload = HostileDataTests.Payloads[p];
+            var (traceId, spanId, spans) = HostileDataTests.HostileTrace(payload);
+
+            // Re-stamp to now so the default lookback finds it.
+            var now = BrowserFixture.NowNanos();
+            foreach (var s in spans)
+            {
+                var duration = s.Span.EndTimeUnixNano - s.Span.StartTimeUnixNano;
+                s.Span.StartTimeUnixNano = (ulong)now;
+                s.Span.EndTimeUnixNano = (ulong)now + duration;
+            }
+
+            await fixture.PostAsync(traceId, spans.Select(s => (s.ServiceName, s.Span)), 2);
+
+            await page.GotoAsync("/search?service=" + Uri.EscapeDataString(payload));
+            await Assertions.Expect(page.Locator("#results .result .name").First).ToContainTextAsync(payload);
+            await AssertNothingInjectedAsync(page);
+
+            await page.GotoAsync($"/trace/{traceId.ToHex()}");
+            await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
+            await Assertions.Expect(page.Locator("#trace-title")).ToContainTextAsync(payload);
+            await page.Locator("#row-0 .op").ClickAsync();
+            await Assertions.Expect(page.Locator("#span-details #detail-name")).ToHaveTextAsync(payload);
+            await Assertions.Expect(page.Locator("#detail-attributes")).ToContainTextAsync(payload);
+            await page.FillAsync("#find", payload);
+            await Assertions.Expect(page.Locator("#find-count")).ToHaveTextAsync("2 matches");
+            await AssertNothingInjectedAsync(page);
+            if (p == 0)
+            {
+                await ScreenshotAsync(page, "hostile");
+            }
+
+            Assert.Equal(spanId.ToHex(), await page.Locator("#span-details").GetAttributeAsync("data-span-id"));
+        }
+
+        await Task.Delay(300);
+        Assert.Empty(dialogs);
+    }
+
+    private static async Task AssertNothingInjectedAsync(IPage page)
+    {
+        // No elements an injection would create, no inline scripts, no handler attributes, no script URLs.
+        var injected = await page.EvaluateAsync<string[]>("""
+            () => [
+              ...Array.from(document.querySelectorAll('img, iframe, object, embed, script:not([src])')).map(e => e.outerHTML),
+              ...Array.from(document.querySelectorAll('*')).filter(e => Array.from(e.attributes).some(a => a.name.startsWith('on'))).map(e => e.outerHTML),
+              ...Array.from(document.querySelectorAll('[href]')).filter(e => /^\s*javascript:/i.test(e.getAttribute('href'))).map(e => e.outerHTML),
+            ]
+            """);
+        Assert.Empty(injected);
+    }
+
+    [Fact]
+    public async Task Ten_thousand_span_trace_opens_and_scrolls()
+    {
+        var traceId = BrowserFixture.RandomTraceId();
+        var t0 = BrowserFixture.NowNanos() - (60_000 * Ms);
+        var ids = new List<SpanId>();
+        var spans = new List<(string, Span)>();
+        for (var i = 0; i < 10_000; i++)
+        {
+            var id = TestData.NewSpanId();
+            SpanId? parent = i == 0 ? null : ids[(i - 1) / 5];
+            var start = t0 + (i * 100_000L);
+            spans.Add(($"svc-{i % 6}", TestData.CreateSpan(traceId, id, parent, $"op-{i % 37}", Span.Types.SpanKind.Internal, start,
+                i == 0 ? 2_000 * Ms : 500_000L + (i % 50 * 10_000L), attributes: [TestData.Attr("index", (long)i)])));
+            ids.Add(id);
+        }
+
+        var posting = System.Diagnostics.Stopwatch.StartNew();
+        await fixture.PostAsync(traceId, spans, 10_000);
+        output.WriteLine($"posted and stored in {posting.Elapsed}");
+
+        var page = await fixture.NewPageAsync();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await page.GotoAsync($"/trace/{traceId.ToHex()}", new PageGotoOptions { Timeout = 120_000 });
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'", null, new PageWaitForFunctionOptions { Timeout = 120_000 });
+        var loaded = watch.Elapsed;
+        output.WriteLine($"page loaded in {loaded}");
+        await Assertions.Expect(page.Locator("#span-count")).ToHaveTextAsync("10000");
+        Assert.Equal("10000", await page.Locator("#timeline-body").GetAttributeAsync("data-rows"));
+
+        // Virtualised: only the rows near the viewport are in the document.
+        Assert.InRange(await page.Locator("#timeline-body .tl-row").CountAsync(), 10, 200);
+
+        // Scroll to the end: the last row is there (nothing dropped) and can be opened.
+        await page.EvaluateAsync("() => { const b = document.getElementById('timeline-body'); b.scrollTop = b.scrollHeight; }");
+        var last = page.Locator("#row-9999");
+        await Assertions.Expect(last).ToBeVisibleAsync();
+        output.WriteLine($"scrolled at {watch.Elapsed}");
+        await last.Locator(".op").ClickAsync();
+        output.WriteLine($"clicked at {watch.Elapsed}");
+        await Assertions.Expect(page.Locator("#span-details #detail-name")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^op-\\d+$"));
+        output.WriteLine($"details at {watch.Elapsed}");
+        await page.FillAsync("#find", "index=9999");
+        await Assertions.Expect(page.Locator("#find-count")).ToHaveTextAsync("1 match");
+        await ScreenshotAsync(page, "trace-10k");
+        Assert.True(loaded < TimeSpan.FromSeconds(60), $"10,000-span trace took {loaded} to load");
+    }
+}

@@ -1,0 +1,84 @@
+using Almanac.Core.Model;
+using Almanac.Core.Storage;
+using OpenTelemetry.Proto.Trace.V1;
+
+namespace Almanac.Web.Tests;
+
+/// <summary>A small in-memory <see cref="ISpanReader"/> for component tests (search filters service and operation only).</summary>
+public sealed class InMemorySpanReader : ISpanReader
+{
+    private readonly List<SpanData> _spans = [];
+
+    public Exception? FailWith { get; set; }
+
+    public TraceQuery? LastQuery { get; private set; }
+
+    public InMemorySpanReader Add(params SpanData[] spans)
+    {
+        _spans.AddRange(spans);
+        return this;
+    }
+
+    private void ThrowIfFailing()
+    {
+        if (FailWith is not null)
+        {
+            throw FailWith;
+        }
+    }
+
+    public Task<TraceData?> GetTraceAsync(TraceId traceId, CancellationToken cancellationToken = default)
+    {
+        ThrowIfFailing();
+        var spans = _spans.Where(s => s.TraceId == traceId).ToList();
+        return Task.FromResult(spans.Count == 0 ? null : new TraceData(traceId, spans));
+    }
+
+    public Task<IReadOnlyList<TraceId>> FindTraceIdsAsync(TraceQuery query, CancellationToken cancellationToken = default)
+    {
+        ThrowIfFailing();
+        LastQuery = query;
+        IReadOnlyList<TraceId> ids = [.. _spans
+            .Where(s => (query.ServiceName is null || s.ServiceName == query.ServiceName) && (query.OperationName is null || s.Span.Name == query.OperationName))
+            .GroupBy(s => s.TraceId)
+            .OrderByDescending(g => g.Min(s => s.StartTimeUnixNano))
+            .Select(g => g.Key)
+            .Take(query.Limit)];
+        return Task.FromResult(ids);
+    }
+
+    public Task<IReadOnlyList<TraceSummary>> GetTraceSummariesAsync(IReadOnlyList<TraceId> traceIds, CancellationToken cancellationToken = default)
+    {
+        ThrowIfFailing();
+        IReadOnlyList<TraceSummary> result = [.. traceIds.Select(id =>
+        {
+            var spans = _spans.Where(s => s.TraceId == id).ToList();
+            var root = spans.FirstOrDefault(s => s.ParentSpanId.IsEmpty) ?? spans.MinBy(s => s.StartTimeUnixNano)!;
+            return new TraceSummary(id, spans.Min(s => s.StartTimeUnixNano), spans.Max(s => s.EndTimeUnixNano), root.ServiceName, root.Span.Name,
+                root.ParentSpanId.IsEmpty, spans.Count, spans.Count(s => s.IsError),
+                spans.GroupBy(s => s.ServiceName).ToDictionary(g => g.Key, g => g.Count()));
+        })];
+        return Task.FromResult(result);
+    }
+
+    public Task<IReadOnlyList<string>> GetServicesAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfFailing();
+        IReadOnlyList<string> services = [.. _spans.Select(s => s.ServiceName).Distinct().Order(StringComparer.Ordinal)];
+        return Task.FromResult(services);
+    }
+
+    public Task<IReadOnlyList<OperationInfo>> GetOperationsAsync(string serviceName, Span.Types.SpanKind? kind = null, CancellationToken cancellationToken = default)
+    {
+        ThrowIfFailing();
+        IReadOnlyList<OperationInfo> ops = [.. _spans.Where(s => s.ServiceName == serviceName).Select(s => new OperationInfo(s.Span.Name, s.Span.Kind)).Distinct()
+            .OrderBy(o => o.Name, StringComparer.Ordinal).ThenBy(o => o.Kind)];
+        return Task.FromResult(ops);
+    }
+
+    public Task<IReadOnlyList<DependencyLink>> GetDependenciesAsync(long startUnixNano, long endUnixNano, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<DependencyLink>>([]);
+
+    public Task<IReadOnlyList<AttributeKeyInfo>> GetAttributeKeysAsync(string? serviceName = null, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<AttributeKeyInfo>>([]);
+}
