@@ -44,6 +44,11 @@ public sealed class BrowserFixture : IAsyncLifetime
     {
         if (!File.Exists(ChromiumPath))
         {
+            await InstallChromiumAsync();
+        }
+
+        if (!File.Exists(ChromiumPath))
+        {
             throw new InvalidOperationException($"Browser tests need Debian's Chromium at {ChromiumPath}: apt-get install -y chromium (.ci/run does this).");
         }
 
@@ -56,6 +61,30 @@ public sealed class BrowserFixture : IAsyncLifetime
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });
         Directory.CreateDirectory(ScreenshotDir);
+    }
+
+    /// <summary>
+    /// The README's test command must pass on a fresh machine that has only the .NET SDK: as root on Debian, fetch
+    /// the browser the same way .ci/run does. Anywhere else the caller gets the clear message above instead.
+    /// </summary>
+    private static async Task InstallChromiumAsync()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root" || !File.Exists("/usr/bin/apt-get"))
+        {
+            return;
+        }
+
+        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var install = System.Diagnostics.Process.Start(psi)!;
+        var stdout = install.StandardOutput.ReadToEndAsync();
+        var stderr = install.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        await install.WaitForExitAsync(timeout.Token);
+        await Task.WhenAll(stdout, stderr);
     }
 
     public async Task DisposeAsync()
