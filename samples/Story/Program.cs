@@ -69,7 +69,7 @@ try
 
     Console.WriteLine($"""
 
-          Almanac     {ui}   traces: {ui}api/traces?service=dice&lookback=1h
+          Almanac     {ui}   search: {ui}search?service=dice&lookback=1h
           dice        {diceUrl}rolldice
           responder   {responderUrl}?sleep=500
           propagation {telemetry["OTEL_PROPAGATORS"]}; traces over OTLP/gRPC to :{options.OtlpGrpcPort}
@@ -132,7 +132,7 @@ static async Task RollOnceAsync(HttpClient http, Uri diceUrl, Uri ui, Cancellati
         var body = (await response.Content.ReadAsStringAsync(cancellation)).Trim();
         var traceId = response.Headers.TryGetValues("traceresponse", out var values) && values.First().Split('-') is [_, var id, ..] ? id : "?";
         var roll = response.IsSuccessStatusCode ? $"roll {body}" : $"HTTP {(int)response.StatusCode}";
-        Console.WriteLine($"{time}  {roll}  {watch.ElapsedMilliseconds,5} ms  trace {traceId}  {ui}api/traces/{traceId}");
+        Console.WriteLine($"{time}  {roll}  {watch.ElapsedMilliseconds,5} ms  trace {traceId}  {ui}trace/{traceId}");
     }
     catch (HttpRequestException e)
     {

@@ -19,7 +19,7 @@ public sealed class StoryCommandTests
         ];
         try
         {
-            var rollLine = new Regex($@"roll (?<roll>[1-6]) +\d+ ms +trace (?<trace>[0-9a-f]{{32}}) +http://127\.0\.0\.1:{uiPort}/api/traces/\k<trace>");
+            var rollLine = new Regex($@"roll (?<roll>[1-6]) +\d+ ms +trace (?<trace>[0-9a-f]{{32}}) +http://127\.0\.0\.1:{uiPort}/trace/\k<trace>");
             string traceId;
             await using (var story = SampleProcess.StartProgram("Story", args))
             {

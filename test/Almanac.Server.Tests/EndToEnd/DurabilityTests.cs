@@ -27,7 +27,7 @@ public sealed class DurabilityTests
         using var query = new QueryClient(almanac.UiEndpoint);
         foreach (var id in ids)
         {
-            var trace = await query.WaitForTraceAsync(id.ToHex(), minSpans: 2, timeout: TimeSpan.FromSeconds(5));
+            var trace = await query.WaitForTraceAsync(id.ToHex(), minSpans: 2);
             Assert.Equal(2, trace.GetProperty("spans").GetArrayLength());
         }
     }

@@ -26,7 +26,7 @@ public sealed class QueryClient(Uri uiEndpoint) : IDisposable
     /// <summary>Polls GET /api/traces/{id} until the trace has at least <paramref name="minSpans"/> spans.</summary>
     public async Task<JsonElement> WaitForTraceAsync(string traceId, int minSpans = 1, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (true)
         {
             var (status, body) = await GetAsync($"/api/traces/{traceId}");
