@@ -31,11 +31,13 @@ function setupSearchForm() {
       const res = await fetch("/api/operations?service=" + encodeURIComponent(service.value));
       if (!res.ok) return;
       const body = await res.json();
-      const seen = new Set();
+      const kinds = new Map();
       for (const op of body.data || []) {
-        if (seen.has(op.name)) continue;
-        seen.add(op.name);
-        operation.add(new Option(op.name + (op.spanKind ? "  (" + op.spanKind + ")" : ""), op.name));
+        if (!kinds.has(op.name)) kinds.set(op.name, []);
+        if (op.spanKind) kinds.get(op.name).push(op.spanKind);
+      }
+      for (const [name, k] of kinds) {
+        operation.add(new Option(name + (k.length ? "  (" + k.join(", ") + ")" : ""), name));
       }
     } catch (e) { /* leave "All operations" */ }
   });
@@ -46,12 +48,6 @@ function setupSearchForm() {
     lookback.addEventListener("change", sync);
     sync();
   }
-  const sort = $("#sort");
-  if (sort) sort.addEventListener("change", () => {
-    const url = new URL(location.href);
-    url.searchParams.set("sort", sort.value);
-    location.href = url.pathname + url.search;
-  });
 }
 
 function setupTimeline() {

@@ -71,7 +71,7 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await page.SelectOptionAsync("#f-service", "shop-frontend");
 
         // Sorting by duration keeps the query in the URL.
-        await page.SelectOptionAsync("#sort", "longest");
+        await page.ClickAsync("#sort a[data-sort='longest']");
         await page.WaitForURLAsync("**sort=longest**");
         Assert.Contains("service=shop-frontend", page.Url);
         await Assertions.Expect(page.Locator("#results .result .name").First).ToContainTextAsync("GET /checkout"); // 120ms, the longest

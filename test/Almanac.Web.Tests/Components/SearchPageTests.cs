@@ -53,7 +53,10 @@ public class SearchPageTests : ComponentTestBase
         Assert.Equal("5ms", cut.Find("#f-min").GetAttribute("value"));
         Assert.Equal("1s", cut.Find("#f-max").GetAttribute("value"));
         Assert.Equal("33", cut.Find("#f-limit").GetAttribute("value"));
-        Assert.Equal("longest", cut.Find("#sort option[selected]").GetAttribute("value"));
+        Assert.Equal("longest", cut.Find("#sort a.active").GetAttribute("data-sort"));
+        Assert.Equal("/search?service=checkout&operation=GET%20%2Fcart&spanKind=server&tags=a%3D1%0Ab%3D2&lookback=2d&minDuration=5ms&maxDuration=1s&limit=33&sort=shortest",
+            cut.Find("#sort a[data-sort='shortest']").GetAttribute("href"));
+        Assert.DoesNotContain("sort=", cut.Find("#sort a[data-sort='recent']").GetAttribute("href"));
         Assert.Equal("/search", cut.Find("#search-form").GetAttribute("action"));
         Assert.Equal("get", cut.Find("#search-form").GetAttribute("method"));
 
