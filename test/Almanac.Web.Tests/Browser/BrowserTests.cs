@@ -104,12 +104,13 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await Assertions.Expect(page.Locator("#detail-attributes")).ToContainTextAsync("payment.provider");
         await Assertions.Expect(page.Locator("#detail-resource")).ToContainTextAsync("shop-payments");
         Assert.Contains("?span=", page.Url);
+        await ScreenshotAsync(page, "trace");
 
         // Find in trace.
         await page.FillAsync("#find", "postgresql");
         await Assertions.Expect(page.Locator("#find-count")).ToHaveTextAsync("1 match");
         await Assertions.Expect(page.Locator("#timeline-body .tl-row.match .op")).ToHaveTextAsync("INSERT payments");
-        await ScreenshotAsync(page, "trace");
+        await ScreenshotAsync(page, "trace-find");
         await page.FillAsync("#find", "");
 
         // Theme toggle, and the top bar's trace-id lookup.
