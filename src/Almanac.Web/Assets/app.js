@@ -41,6 +41,15 @@ function setupSearchForm() {
       }
     } catch (e) { /* leave "All operations" */ }
   });
+  const tags = $("#f-tags");
+  $("#attribute-keys")?.addEventListener("click", (e) => {
+    const key = e.target.closest("button.key");
+    if (!key || !tags) return;
+    const line = key.dataset.key + "=";
+    tags.value = tags.value && !tags.value.endsWith("\n") ? tags.value + "\n" + line : tags.value + line;
+    tags.focus();
+    tags.setSelectionRange(tags.value.length, tags.value.length);
+  });
   const lookback = $("#f-lookback");
   const custom = $("#custom-range");
   if (lookback && custom) {

@@ -65,6 +65,12 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
         await ScreenshotAsync(page, "search");
 
+        // Known attribute keys add a filter line.
+        await page.ClickAsync("#attribute-keys summary");
+        await page.ClickAsync("#attribute-keys button.key[data-key='http.route']");
+        await Assertions.Expect(page.Locator("#f-tags")).ToHaveValueAsync("http.route=");
+        await page.FillAsync("#f-tags", "");
+
         // Changing the service reloads the operation list from the API.
         await page.SelectOptionAsync("#f-service", "shop-db");
         await Assertions.Expect(page.Locator("#f-operation option")).ToContainTextAsync(["All operations", "INSERT payments", "SELECT products"]);

@@ -39,6 +39,21 @@ public class SearchPageTests : ComponentTestBase
     }
 
     [Fact]
+    public void Known_attribute_keys_of_the_service_are_offered()
+    {
+        var b = new TraceBuilder();
+        b.Span("GET /", 0, 10, service: "checkout");
+        var spans = b.Spans.ToList();
+        spans[0].Span.Attributes.Add(TestData.Attr("http.route", "/"));
+        spans[0].Span.Attributes.Add(TestData.Attr("user.id", "u1"));
+        Reader.Add([.. spans]);
+        NavigateTo("/search?service=checkout");
+        var cut = Render<Search>();
+        Assert.Equal(["http.route", "user.id"], cut.FindAll("#attribute-keys button.key").Select(k => k.GetAttribute("data-key")));
+        Assert.Contains("string, span", cut.Find("#attribute-keys li").TextContent);
+    }
+
+    [Fact]
     public void Form_is_filled_from_the_url()
     {
         AddTrace("checkout", "GET /cart", 10);
