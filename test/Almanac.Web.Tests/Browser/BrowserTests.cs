@@ -131,6 +131,13 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         var response = await page.GotoAsync("/trace/" + new TraceId(7, 7).ToHex());
         Assert.Equal(404, response!.Status);
         await Assertions.Expect(page.Locator("#not-found")).ToContainTextAsync("Trace not found");
+
+        // Other unknown pages get a page too, with the way back.
+        response = await page.GotoAsync("/no/such/page");
+        Assert.Equal(404, response!.Status);
+        await Assertions.Expect(page.Locator("#page-not-found a")).ToHaveAttributeAsync("href", "/search");
+        using var api = await fixture.Http.GetAsync(new Uri(fixture.Almanac.UiEndpoint, "/api/no-such-endpoint"));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, api.StatusCode);
         Assert.Empty(errors);
     }
 
