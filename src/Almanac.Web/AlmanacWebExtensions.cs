@@ -65,8 +65,30 @@ public static class AlmanacWebExtensions
         });
 
         endpoints.MapRazorComponents<App>();
+
+        // Anything else on the UI port: a plain 404 page pointing back to search (the API keeps plain 404s).
+        endpoints.MapFallback(context =>
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            if (context.Request.Path.StartsWithSegments("/api"))
+            {
+                return Task.CompletedTask;
+            }
+
+            context.Response.ContentType = "text/html; charset=utf-8";
+            return context.Response.WriteAsync(NotFoundPage);
+        });
         return endpoints;
     }
+
+    private const string NotFoundPage = """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>Not found · Almanac</title><link rel="stylesheet" href="/assets/app.css"><script src="/assets/theme.js"></script></head>
+        <body><header class="topbar"><a class="brand" href="/search"><span class="logo" aria-hidden="true"></span>Almanac</a></header>
+        <main><div class="panel empty" id="page-not-found"><h1>Page not found</h1><p class="muted">There is nothing at this address.</p>
+        <p><a href="/search">Search traces</a></p></div></main></body></html>
+        """;
 
     private static readonly DateTimeOffset AssemblyTime =
         File.GetLastWriteTimeUtc(typeof(AlmanacWebExtensions).Assembly.Location) is var t && t.Year > 2000 ? new DateTimeOffset(t, TimeSpan.Zero) : DateTimeOffset.UnixEpoch;

@@ -79,6 +79,12 @@ public sealed class InMemorySpanReader : ISpanReader
     public Task<IReadOnlyList<DependencyLink>> GetDependenciesAsync(long startUnixNano, long endUnixNano, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<DependencyLink>>([]);
 
-    public Task<IReadOnlyList<AttributeKeyInfo>> GetAttributeKeysAsync(string? serviceName = null, CancellationToken cancellationToken = default) =>
-        Task.FromResult<IReadOnlyList<AttributeKeyInfo>>([]);
+    public Task<IReadOnlyList<AttributeKeyInfo>> GetAttributeKeysAsync(string? serviceName = null, CancellationToken cancellationToken = default)
+    {
+        ThrowIfFailing();
+        IReadOnlyList<AttributeKeyInfo> keys = [.. _spans.Where(s => serviceName is null || s.ServiceName == serviceName)
+            .SelectMany(s => s.Span.Attributes.Select(a => a.Key)).Distinct().Order(StringComparer.Ordinal)
+            .Select(k => new AttributeKeyInfo(k, AttributeValueType.String, AttributeTarget.Span))];
+        return Task.FromResult(keys);
+    }
 }

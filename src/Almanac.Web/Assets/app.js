@@ -31,13 +31,24 @@ function setupSearchForm() {
       const res = await fetch("/api/operations?service=" + encodeURIComponent(service.value));
       if (!res.ok) return;
       const body = await res.json();
-      const seen = new Set();
+      const kinds = new Map();
       for (const op of body.data || []) {
-        if (seen.has(op.name)) continue;
-        seen.add(op.name);
-        operation.add(new Option(op.name + (op.spanKind ? "  (" + op.spanKind + ")" : ""), op.name));
+        if (!kinds.has(op.name)) kinds.set(op.name, []);
+        if (op.spanKind) kinds.get(op.name).push(op.spanKind);
+      }
+      for (const [name, k] of kinds) {
+        operation.add(new Option(name + (k.length ? "  (" + k.join(", ") + ")" : ""), name));
       }
     } catch (e) { /* leave "All operations" */ }
+  });
+  const tags = $("#f-tags");
+  $("#attribute-keys")?.addEventListener("click", (e) => {
+    const key = e.target.closest("button.key");
+    if (!key || !tags) return;
+    const line = key.dataset.key + "=";
+    tags.value = tags.value && !tags.value.endsWith("\n") ? tags.value + "\n" + line : tags.value + line;
+    tags.focus();
+    tags.setSelectionRange(tags.value.length, tags.value.length);
   });
   const lookback = $("#f-lookback");
   const custom = $("#custom-range");
@@ -46,12 +57,6 @@ function setupSearchForm() {
     lookback.addEventListener("change", sync);
     sync();
   }
-  const sort = $("#sort");
-  if (sort) sort.addEventListener("change", () => {
-    const url = new URL(location.href);
-    url.searchParams.set("sort", sort.value);
-    location.href = url.pathname + url.search;
-  });
 }
 
 function setupTimeline() {

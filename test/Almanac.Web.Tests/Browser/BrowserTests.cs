@@ -65,13 +65,19 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
         await ScreenshotAsync(page, "search");
 
+        // Known attribute keys add a filter line.
+        await page.ClickAsync("#attribute-keys summary");
+        await page.ClickAsync("#attribute-keys button.key[data-key='http.route']");
+        await Assertions.Expect(page.Locator("#f-tags")).ToHaveValueAsync("http.route=");
+        await page.FillAsync("#f-tags", "");
+
         // Changing the service reloads the operation list from the API.
         await page.SelectOptionAsync("#f-service", "shop-db");
         await Assertions.Expect(page.Locator("#f-operation option")).ToContainTextAsync(["All operations", "INSERT payments", "SELECT products"]);
         await page.SelectOptionAsync("#f-service", "shop-frontend");
 
         // Sorting by duration keeps the query in the URL.
-        await page.SelectOptionAsync("#sort", "longest");
+        await page.ClickAsync("#sort a[data-sort='longest']");
         await page.WaitForURLAsync("**sort=longest**");
         Assert.Contains("service=shop-frontend", page.Url);
         await Assertions.Expect(page.Locator("#results .result .name").First).ToContainTextAsync("GET /checkout"); // 120ms, the longest
@@ -104,12 +110,13 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await Assertions.Expect(page.Locator("#detail-attributes")).ToContainTextAsync("payment.provider");
         await Assertions.Expect(page.Locator("#detail-resource")).ToContainTextAsync("shop-payments");
         Assert.Contains("?span=", page.Url);
+        await ScreenshotAsync(page, "trace");
 
         // Find in trace.
         await page.FillAsync("#find", "postgresql");
         await Assertions.Expect(page.Locator("#find-count")).ToHaveTextAsync("1 match");
         await Assertions.Expect(page.Locator("#timeline-body .tl-row.match .op")).ToHaveTextAsync("INSERT payments");
-        await ScreenshotAsync(page, "trace");
+        await ScreenshotAsync(page, "trace-find");
         await page.FillAsync("#find", "");
 
         // Theme toggle, and the top bar's trace-id lookup.
@@ -124,6 +131,13 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         var response = await page.GotoAsync("/trace/" + new TraceId(7, 7).ToHex());
         Assert.Equal(404, response!.Status);
         await Assertions.Expect(page.Locator("#not-found")).ToContainTextAsync("Trace not found");
+
+        // Other unknown pages get a page too, with the way back.
+        response = await page.GotoAsync("/no/such/page");
+        Assert.Equal(404, response!.Status);
+        await Assertions.Expect(page.Locator("#page-not-found a")).ToHaveAttributeAsync("href", "/search");
+        using var api = await fixture.Http.GetAsync(new Uri(fixture.Almanac.UiEndpoint, "/api/no-such-endpoint"));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, api.StatusCode);
         Assert.Empty(errors);
     }
 

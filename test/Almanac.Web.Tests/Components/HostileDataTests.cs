@@ -44,6 +44,7 @@ public class HostileDataTests : ComponentTestBase
         Assert.Contains(payload, cut.Find("#results .result .name").TextContent);
         Assert.Contains(payload, cut.Find("#scatter title").TextContent);
         Assert.Contains(payload, cut.Find("#f-service option[selected]").TextContent);
+        Assert.Contains(payload, cut.Find("#attribute-keys button.key").TextContent);
     }
 
     [Theory]

@@ -39,6 +39,21 @@ public class SearchPageTests : ComponentTestBase
     }
 
     [Fact]
+    public void Known_attribute_keys_of_the_service_are_offered()
+    {
+        var b = new TraceBuilder();
+        b.Span("GET /", 0, 10, service: "checkout");
+        var spans = b.Spans.ToList();
+        spans[0].Span.Attributes.Add(TestData.Attr("http.route", "/"));
+        spans[0].Span.Attributes.Add(TestData.Attr("user.id", "u1"));
+        Reader.Add([.. spans]);
+        NavigateTo("/search?service=checkout");
+        var cut = Render<Search>();
+        Assert.Equal(["http.route", "user.id"], cut.FindAll("#attribute-keys button.key").Select(k => k.GetAttribute("data-key")));
+        Assert.Contains("string, span", cut.Find("#attribute-keys li").TextContent);
+    }
+
+    [Fact]
     public void Form_is_filled_from_the_url()
     {
         AddTrace("checkout", "GET /cart", 10);
@@ -53,7 +68,10 @@ public class SearchPageTests : ComponentTestBase
         Assert.Equal("5ms", cut.Find("#f-min").GetAttribute("value"));
         Assert.Equal("1s", cut.Find("#f-max").GetAttribute("value"));
         Assert.Equal("33", cut.Find("#f-limit").GetAttribute("value"));
-        Assert.Equal("longest", cut.Find("#sort option[selected]").GetAttribute("value"));
+        Assert.Equal("longest", cut.Find("#sort a.active").GetAttribute("data-sort"));
+        Assert.Equal("/search?service=checkout&operation=GET%20%2Fcart&spanKind=server&tags=a%3D1%0Ab%3D2&lookback=2d&minDuration=5ms&maxDuration=1s&limit=33&sort=shortest",
+            cut.Find("#sort a[data-sort='shortest']").GetAttribute("href"));
+        Assert.DoesNotContain("sort=", cut.Find("#sort a[data-sort='recent']").GetAttribute("href"));
         Assert.Equal("/search", cut.Find("#search-form").GetAttribute("action"));
         Assert.Equal("get", cut.Find("#search-form").GetAttribute("method"));
 
