@@ -84,6 +84,14 @@ public sealed class JaegerQueryParserTests
     }
 
     [Fact]
+    public void ParseSearch_TagsAsLogfmt_LikeGrafanasTagBox()
+    {
+        var q = JaegerQueryParser.ParseSearch(Parse("?service=api&tags=" + Uri.EscapeDataString("http.status_code=500 error=true  msg=\"not found\" q=\"a\\\"b\"")), Now).Query;
+
+        Assert.Equal([new("http.status_code", "500"), new("error", "true"), new("msg", "not found"), new("q", "a\"b")], q.Attributes);
+    }
+
+    [Fact]
     public void ParseSearch_LookbackWithoutStart_SetsStartFromEnd()
     {
         var q = JaegerQueryParser.ParseSearch(Parse("?service=api&lookback=3h"), Now).Query;
@@ -158,6 +166,8 @@ public sealed class JaegerQueryParserTests
     [InlineData("?service=api&tags=%7Bnot-json", "tags")]
     [InlineData("?service=api&tags=%5B%22a%22%5D", "tags")]
     [InlineData("?service=api&tags=%7B%22k%22%3A%7B%7D%7D", "tags")]
+    [InlineData("?service=api&tags=novalue", "tags")]
+    [InlineData("?service=api&tags=k%3D%22open", "tags")]
     [InlineData("?service=api&tag=novalue", "tag")]
     [InlineData("?service=api&tag=:value", "tag")]
     [InlineData("?traceID=not-hex", "traceID")]

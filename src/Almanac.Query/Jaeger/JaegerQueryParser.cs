@@ -135,8 +135,19 @@ internal static class JaegerQueryParser
 
         foreach (var tags in jsonTags)
         {
-            if (string.IsNullOrEmpty(tags))
+            if (string.IsNullOrWhiteSpace(tags))
             {
+                continue;
+            }
+
+            // Besides Jaeger's JSON object, accept what people type into Grafana's tag box: logfmt pairs.
+            if (!tags.TrimStart().StartsWith('{'))
+            {
+                foreach (var (key, value) in ParseLogfmt(tags))
+                {
+                    Set(result, key, value);
+                }
+
                 continue;
             }
 
@@ -307,6 +318,78 @@ internal static class JaegerQueryParser
     }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    /// <summary><c>key=value key2="quoted value" key3=\"x\"</c>: space-separated pairs, values optionally double-quoted with backslash escapes.</summary>
+    internal static List<(string Key, string Value)> ParseLogfmt(string text)
+    {
+        var pairs = new List<(string, string)>();
+        var i = 0;
+        while (i < text.Length)
+        {
+            while (i < text.Length && char.IsWhiteSpace(text[i]))
+            {
+                i++;
+            }
+
+            if (i == text.Length)
+            {
+                break;
+            }
+
+            var keyStart = i;
+            while (i < text.Length && text[i] != '=' && !char.IsWhiteSpace(text[i]))
+            {
+                i++;
+            }
+
+            if (i == keyStart || i == text.Length || text[i] != '=')
+            {
+                throw new QueryParameterException($"malformed 'tags' parameter, expecting a JSON object or key=value pairs, received: {text}");
+            }
+
+            var key = text[keyStart..i];
+            i++;
+            var value = new System.Text.StringBuilder();
+            if (i < text.Length && text[i] == '"')
+            {
+                i++;
+                var closed = false;
+                while (i < text.Length)
+                {
+                    var c = text[i++];
+                    if (c == '\\' && i < text.Length)
+                    {
+                        value.Append(text[i++]);
+                    }
+                    else if (c == '"')
+                    {
+                        closed = true;
+                        break;
+                    }
+                    else
+                    {
+                        value.Append(c);
+                    }
+                }
+
+                if (!closed)
+                {
+                    throw new QueryParameterException($"malformed 'tags' parameter, unterminated quoted value for '{key}'");
+                }
+            }
+            else
+            {
+                while (i < text.Length && !char.IsWhiteSpace(text[i]))
+                {
+                    value.Append(text[i++]);
+                }
+            }
+
+            pairs.Add((key, value.ToString()));
+        }
+
+        return pairs;
+    }
 
     private static void Set(List<KeyValuePair<string, string>> list, string key, string value)
     {
