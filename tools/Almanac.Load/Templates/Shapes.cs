@@ -58,7 +58,7 @@ public static class TemplateBuilder
         while (spans.Count < spanCount)
         {
             var traceId = sentinels.TraceId();
-            var start = -random.NextInt64(50 * Ms, 2_000 * Ms);
+            var start = -random.NextInt64(1_000 * Ms, 2_000 * Ms) - (options.Depth * 500 * Ms);
             var context = new TraceContext(options, random, sentinels, traceId, spans, spanCount);
             if (options.Shape == Shape.Small)
             {
@@ -330,8 +330,10 @@ public static class TemplateBuilder
 
         private Span NewSpan(int service, Span? parent, string name, Span.Types.SpanKind kind, long start, long duration)
         {
+            // Times are relative to the moment of sending: keep every span in the past and ending after it starts.
+            start = Math.Min(start, -2 * Ms);
             _lastStart = start;
-            _lastEnd = Math.Min(start + duration, -1);
+            _lastEnd = Math.Max(start + 1000, Math.Min(start + duration, -1));
             var span = new Span
             {
                 TraceId = ByteString.CopyFrom(traceId),
