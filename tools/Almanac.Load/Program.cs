@@ -30,6 +30,11 @@ namespace Almanac.Load
               --json-summary PATH   write the JSON summary there instead of stdout
               --no-progress         no live line on stderr
 
+            almanac-load logs|metrics [options]
+              the same options, sending OTLP logs (log records) or metrics (data points) instead;
+              --spans and --rate then count those; protobuf only (grpc, http/protobuf).
+              Almanac does not ingest logs or metrics yet: use them against the sink or another receiver.
+
             almanac-load sink [options]
               --grpc-port N         default 4317
               --http-port N         default 4318
@@ -56,9 +61,11 @@ namespace Almanac.Load
                 };
                 return args[0] switch
                 {
-                    "traces" => await TracesAsync(options, cts.Token),
+                    "traces" => await TracesAsync(options, Signal.Traces, cts.Token),
+                    "logs" => await TracesAsync(options, Signal.Logs, cts.Token),
+                    "metrics" => await TracesAsync(options, Signal.Metrics, cts.Token),
                     "sink" => await SinkAsync(options, cts.Token),
-                    _ => throw new UsageException($"unknown command '{args[0]}' (traces, sink)"),
+                    _ => throw new UsageException($"unknown command '{args[0]}' (traces, logs, metrics, sink)"),
                 };
             }
             catch (UsageException ex)
@@ -68,7 +75,7 @@ namespace Almanac.Load
             }
         }
 
-        public static TraceLoadOptions ParseTraceOptions(IReadOnlyDictionary<string, string?> flags)
+        public static TraceLoadOptions ParseTraceOptions(IReadOnlyDictionary<string, string?> flags, Signal signal = Signal.Traces)
         {
             var protocol = Get(flags, "protocol") switch
             {
@@ -77,6 +84,11 @@ namespace Almanac.Load
                 "http/json" => Protocol.HttpJson,
                 var other => throw new UsageException($"--protocol: unknown '{other}' (grpc, http/protobuf, http/json)"),
             };
+            if (signal != Signal.Traces && protocol == Protocol.HttpJson)
+            {
+                throw new UsageException("--protocol: logs and metrics are sent as grpc or http/protobuf only");
+            }
+
             var endpoint = new Uri(Get(flags, "endpoint") ?? (protocol == Protocol.Grpc ? "http://127.0.0.1:4317" : "http://127.0.0.1:4318"));
             if (!endpoint.IsLoopback)
             {
@@ -94,6 +106,7 @@ namespace Almanac.Load
             {
                 Endpoint = endpoint,
                 Protocol = protocol,
+                Signal = signal,
                 Exporters = (int)Long(Get(flags, "exporters") ?? "4", "exporters", 1, 256),
                 Rate = Get(flags, "rate") is { } r ? double.Parse(r, CultureInfo.InvariantCulture) : 0,
                 Duration = Duration(Get(flags, "duration") ?? "60s", "duration"),
@@ -113,17 +126,18 @@ namespace Almanac.Load
             return options;
         }
 
-        private static async Task<int> TracesAsync(Dictionary<string, string?> flags, CancellationToken cancellationToken)
+        private static async Task<int> TracesAsync(Dictionary<string, string?> flags, Signal signal, CancellationToken cancellationToken)
         {
             Known(flags, "endpoint", "protocol", "exporters", "rate", "duration", "spans", "batch", "shape", "services", "depth", "fanout",
                 "error-rate", "templates", "gzip", "timeout", "json-summary", "no-progress");
-            var options = ParseTraceOptions(flags);
+            var options = ParseTraceOptions(flags, signal);
             var load = new TraceLoad(options);
+            var unit = signal switch { Signal.Traces => "spans", Signal.Logs => "log records", _ => "data points" };
             await Console.Error.WriteLineAsync(
-                $"almanac-load traces → {options.Endpoint} ({Get(flags, "protocol") ?? "grpc"}), {options.Exporters} exporters, batch {options.Batch}, " +
+                $"almanac-load {signal.ToString().ToLowerInvariant()} → {options.Endpoint} ({Get(flags, "protocol") ?? "grpc"}), {options.Exporters} exporters, batch {options.Batch}, " +
                 $"{options.Shape.Shape.ToString().ToLowerInvariant()} shape, " +
-                (options.Spans is { } n ? $"{n} spans" : $"{options.Duration.TotalSeconds:0.#}s") +
-                (options.Rate > 0 ? $" at {options.Rate} spans/s" : " unthrottled") +
+                (options.Spans is { } n ? $"{n} {unit}" : $"{options.Duration.TotalSeconds:0.#}s") +
+                (options.Rate > 0 ? $" at {options.Rate} {unit}/s" : " unthrottled") +
                 $"; {load.Templates.Count} templates, {load.Templates[0].Bytes.Length:N0} bytes each");
             var summary = await load.RunAsync(cancellationToken);
             var json = summary.ToJson();
@@ -137,7 +151,7 @@ namespace Almanac.Load
             }
 
             await Console.Error.WriteLineAsync(
-                $"accepted {summary.SpansAccepted:N0} spans ({summary.SpansPerSecond:N0}/s, {summary.WireMegabytesPerSecond:F1} MB/s), rejected {summary.SpansRejected:N0}, " +
+                $"accepted {summary.SpansAccepted:N0} {unit} ({summary.SpansPerSecond:N0}/s, {summary.WireMegabytesPerSecond:F1} MB/s), rejected {summary.SpansRejected:N0}, " +
                 $"failed {summary.SpansFailed:N0}, throttled {summary.Throttled:N0}; latency p50 {summary.Latency.P50} ms, p90 {summary.Latency.P90} ms, " +
                 $"p99 {summary.Latency.P99} ms, max {summary.Latency.Max} ms" + (summary.LastError is { } err ? $"; last error: {err}" : string.Empty));
             return summary.SpansFailed == 0 && summary.SpansAccepted > 0 ? 0 : 1;

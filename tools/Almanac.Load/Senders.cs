@@ -9,6 +9,13 @@ using OpenTelemetry.Proto.Collector.Trace.V1;
 
 namespace Almanac.Load;
 
+public enum Signal
+{
+    Traces,
+    Logs,
+    Metrics,
+}
+
 public enum Protocol
 {
     Grpc,
@@ -34,10 +41,25 @@ internal interface ISender : IDisposable
 
 internal static class Senders
 {
-    public static ISender Create(Protocol protocol, Uri endpoint, bool gzip, TimeSpan timeout) => protocol switch
+    public static ISender Create(Signal signal, Protocol protocol, Uri endpoint, bool gzip, TimeSpan timeout) => protocol switch
     {
-        Protocol.Grpc => new GrpcSender(endpoint, gzip, timeout),
-        _ => new HttpSender(endpoint, protocol == Protocol.HttpJson, gzip, timeout),
+        Protocol.Grpc => new GrpcSender(signal, endpoint, gzip, timeout),
+        _ => new HttpSender(signal, endpoint, protocol == Protocol.HttpJson, gzip, timeout),
+    };
+
+    /// <summary>partial_success.rejected_{spans,log_records,data_points} of a protobuf Export*ServiceResponse (field 1 of field 1 in each).</summary>
+    public static long Rejected(Signal signal, byte[] response) => signal switch
+    {
+        Signal.Traces => ExportTraceServiceResponse.Parser.ParseFrom(response).PartialSuccess?.RejectedSpans ?? 0,
+        Signal.Logs => OpenTelemetry.Proto.Collector.Logs.V1.ExportLogsServiceResponse.Parser.ParseFrom(response).PartialSuccess?.RejectedLogRecords ?? 0,
+        _ => OpenTelemetry.Proto.Collector.Metrics.V1.ExportMetricsServiceResponse.Parser.ParseFrom(response).PartialSuccess?.RejectedDataPoints ?? 0,
+    };
+
+    public static string Path(Signal signal) => signal switch
+    {
+        Signal.Traces => "/v1/traces",
+        Signal.Logs => "/v1/logs",
+        _ => "/v1/metrics",
     };
 
     public static byte[] Gzip(ReadOnlySpan<byte> bytes)
@@ -57,16 +79,24 @@ internal sealed class GrpcSender : ISender
 {
     private static readonly Marshaller<byte[]> Bytes = Marshallers.Create(static b => b, static b => b);
 
-    private static readonly Method<byte[], byte[]> Export = new(
-        MethodType.Unary, "opentelemetry.proto.collector.trace.v1.TraceService", "Export", Bytes, Bytes);
+    private readonly Method<byte[], byte[]> _export;
+    private readonly Signal _signal;
 
     private readonly GrpcChannel _channel;
     private readonly CallInvoker _invoker;
     private readonly Metadata? _headers;
     private readonly TimeSpan _timeout;
 
-    public GrpcSender(Uri endpoint, bool gzip, TimeSpan timeout)
+    public GrpcSender(Signal signal, Uri endpoint, bool gzip, TimeSpan timeout)
     {
+        _signal = signal;
+        var service = signal switch
+        {
+            Signal.Traces => "opentelemetry.proto.collector.trace.v1.TraceService",
+            Signal.Logs => "opentelemetry.proto.collector.logs.v1.LogsService",
+            _ => "opentelemetry.proto.collector.metrics.v1.MetricsService",
+        };
+        _export = new Method<byte[], byte[]>(MethodType.Unary, service, "Export", Bytes, Bytes);
         _channel = GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) },
@@ -82,9 +112,9 @@ internal sealed class GrpcSender : ISender
     {
         try
         {
-            var call = _invoker.AsyncUnaryCall(Export, null, new CallOptions(_headers, DateTime.UtcNow.Add(_timeout), cancellationToken), body);
+            var call = _invoker.AsyncUnaryCall(_export, null, new CallOptions(_headers, DateTime.UtcNow.Add(_timeout), cancellationToken), body);
             var response = await call.ResponseAsync;
-            var rejected = response.Length == 0 ? 0 : ExportTraceServiceResponse.Parser.ParseFrom(response).PartialSuccess?.RejectedSpans ?? 0;
+            var rejected = response.Length == 0 ? 0 : Senders.Rejected(_signal, response);
             return new SendResult(Outcome.Ok, rejected, null, body.Length, null);
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.ResourceExhausted or StatusCode.Unavailable)
@@ -137,14 +167,17 @@ internal sealed class HttpSender : ISender
     private readonly Uri _uri;
     private readonly bool _json;
     private readonly bool _gzip;
+    private readonly Signal _signal;
 
-    public HttpSender(Uri endpoint, bool json, bool gzip, TimeSpan timeout)
+    public HttpSender(Signal signal, Uri endpoint, bool json, bool gzip, TimeSpan timeout)
     {
+        _signal = signal;
         _client = new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5), AutomaticDecompression = DecompressionMethods.None })
         {
             Timeout = timeout,
         };
-        _uri = endpoint.AbsolutePath.EndsWith("/v1/traces", StringComparison.Ordinal) ? endpoint : new Uri(endpoint, "/v1/traces");
+        var path = Senders.Path(signal);
+        _uri = endpoint.AbsolutePath.EndsWith(path, StringComparison.Ordinal) ? endpoint : new Uri(endpoint, path);
         _json = json;
         _gzip = gzip;
     }
@@ -198,13 +231,14 @@ internal sealed class HttpSender : ISender
         {
             if (!_json)
             {
-                return ExportTraceServiceResponse.Parser.ParseFrom(body).PartialSuccess?.RejectedSpans ?? 0;
+                return Senders.Rejected(_signal, body);
             }
 
             using var document = JsonDocument.Parse(body);
             if (document.RootElement.ValueKind == JsonValueKind.Object
                 && document.RootElement.TryGetProperty("partialSuccess", out var partial)
-                && partial.TryGetProperty("rejectedSpans", out var rejected))
+                && (partial.TryGetProperty("rejectedSpans", out var rejected) || partial.TryGetProperty("rejectedLogRecords", out rejected)
+                    || partial.TryGetProperty("rejectedDataPoints", out rejected)))
             {
                 return rejected.ValueKind == JsonValueKind.String ? long.Parse(rejected.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : rejected.GetInt64();
             }

@@ -12,6 +12,9 @@ public sealed record TraceLoadOptions
 
     public Protocol Protocol { get; init; } = Protocol.Grpc;
 
+    /// <summary>Traces by default; logs and metrics (protobuf only) for receivers that take them. Counts are then log records / data points.</summary>
+    public Signal Signal { get; init; } = Signal.Traces;
+
     public int Exporters { get; init; } = 4;
 
     /// <summary>Spans per second over all exporters; 0 = as fast as they are accepted.</summary>
@@ -59,6 +62,7 @@ public sealed record LatencySummary(
 
 public sealed record TraceLoadSummary
 {
+    [JsonPropertyName("signal")] public required string Signal { get; init; }
     [JsonPropertyName("endpoint")] public required string Endpoint { get; init; }
     [JsonPropertyName("protocol")] public required string Protocol { get; init; }
     [JsonPropertyName("shape")] public required string Shape { get; init; }
@@ -122,16 +126,35 @@ public sealed class TraceLoad
         var format = options.Protocol == Protocol.HttpJson ? WireFormat.Json : WireFormat.Protobuf;
         var batches = options.Spans is { } total ? (total + options.Batch - 1) / options.Batch : long.MaxValue;
         var templates = (int)Math.Min(options.Templates, Math.Max(1, options.Spans / options.Batch ?? long.MaxValue));
+        if (options.Signal != Signal.Traces && format == WireFormat.Json)
+        {
+            throw new ArgumentException("logs and metrics are sent as protobuf only (grpc, http/protobuf)");
+        }
+
         for (var i = 0; i < templates && batches > 0; i++)
         {
-            var (request, sentinels) = TemplateBuilder.Build(options.Shape, options.Batch, seed: 1 + i);
-            _full.Add(EncodedTemplate.Create(request, sentinels, format));
+            _full.Add(Template(options, format, options.Batch, seed: 1 + i));
         }
 
         if (options.Spans is { } spans && spans % options.Batch != 0)
         {
-            var (request, sentinels) = TemplateBuilder.Build(options.Shape, (int)(spans % options.Batch), seed: 1000);
-            _remainder = EncodedTemplate.Create(request, sentinels, format);
+            _remainder = Template(options, format, (int)(spans % options.Batch), seed: 1000);
+        }
+    }
+
+    private static EncodedTemplate Template(TraceLoadOptions options, WireFormat format, int count, int seed)
+    {
+        switch (options.Signal)
+        {
+            case Signal.Logs:
+                var (logs, logSentinels) = LogsAndMetricsBuilder.BuildLogs(options.Shape, count, seed);
+                return EncodedTemplate.CreateProtobuf(logs, logSentinels, count);
+            case Signal.Metrics:
+                var (metrics, metricSentinels) = LogsAndMetricsBuilder.BuildMetrics(options.Shape, count, seed);
+                return EncodedTemplate.CreateProtobuf(metrics, metricSentinels, count);
+            default:
+                var (request, sentinels) = TemplateBuilder.Build(options.Shape, count, seed);
+                return EncodedTemplate.Create(request, sentinels, format);
         }
     }
 
@@ -172,6 +195,7 @@ public sealed class TraceLoad
         var ok = Interlocked.Read(ref _requestsOk);
         return new TraceLoadSummary
         {
+            Signal = _options.Signal.ToString().ToLowerInvariant(),
             Endpoint = _options.Endpoint.ToString(),
             Protocol = _options.Protocol switch { Protocol.Grpc => "grpc", Protocol.HttpProtobuf => "http/protobuf", _ => "http/json" },
             Shape = _options.Shape.Shape.ToString().ToLowerInvariant(),
@@ -209,7 +233,7 @@ public sealed class TraceLoad
         var templates = Templates;
         var buffers = templates.Select(t => (byte[])t.Bytes.Clone()).ToArray();
         var scratch = new byte[templates.Max(t => t.ScratchSize)];
-        using var sender = Senders.Create(_options.Protocol, _options.Endpoint, _options.Gzip, _options.RequestTimeout);
+        using var sender = Senders.Create(_options.Signal, _options.Protocol, _options.Endpoint, _options.Gzip, _options.RequestTimeout);
         var next = random.Next(_full.Count);
         while (!stop.IsCancellationRequested)
         {
@@ -254,7 +278,7 @@ public sealed class TraceLoad
             template.Patch(body, NowUnixNanos(), random, scratch);
             Interlocked.Add(ref _spansSent, spans);
             var accepted = await SendWithRetriesAsync(sender, body, spans, histogram, stop);
-            if (accepted && _options.OnAcceptedTraceId is { } onAccepted)
+            if (accepted && _options.Signal == Signal.Traces && _options.OnAcceptedTraceId is { } onAccepted)
             {
                 onAccepted(FirstTraceId(template, body));
             }

@@ -55,6 +55,7 @@ public sealed class EncodedTemplate
     /// <summary>The encoded request with sentinel ids and times; copy it, then <see cref="Patch"/> the copy.</summary>
     public byte[] Bytes { get; }
 
+    /// <summary>Spans (or, for logs and metrics, log records or data points) in the request.</summary>
     public int SpanCount { get; }
 
     public int SlotCount => _slots.Length;
@@ -86,6 +87,18 @@ public sealed class EncodedTemplate
             slots = FindJsonSlots(bytes, sentinels.Variables);
         }
 
+        return Checked(format, bytes, spanCount, sentinels, slots);
+    }
+
+    /// <summary>Any OTLP export request (logs, metrics) as protobuf; <paramref name="itemCount"/> log records or data points.</summary>
+    internal static EncodedTemplate CreateProtobuf(IMessage request, Sentinels sentinels, int itemCount)
+    {
+        var bytes = request.ToByteArray();
+        return Checked(WireFormat.Protobuf, bytes, itemCount, sentinels, FindProtobufSlots(bytes, sentinels.Variables.Count));
+    }
+
+    private static EncodedTemplate Checked(WireFormat format, byte[] bytes, int spanCount, Sentinels sentinels, Slot[] slots)
+    {
         var seen = new bool[sentinels.Variables.Count];
         foreach (var slot in slots)
         {
