@@ -89,3 +89,42 @@ public class EndToEndTests
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
+
+public class RetryAndRejectionTests
+{
+    [Theory]
+    [InlineData(Protocol.Grpc)]
+    [InlineData(Protocol.HttpProtobuf)]
+    [InlineData(Protocol.HttpJson)]
+    public async Task Retries_after_throttling_and_counts_rejected_spans(Protocol protocol)
+    {
+        await using var sink = await NullSink.StartAsync(new SinkOptions(FreePort(), FreePort(), CountSpans: true, RefuseFirst: 2, RejectSpans: 7));
+        var port = protocol == Protocol.Grpc ? sink.GrpcPort : sink.HttpPort;
+        var summary = await new TraceLoad(new TraceLoadOptions
+        {
+            Endpoint = new Uri($"http://127.0.0.1:{port}"),
+            Protocol = protocol,
+            Exporters = 1,
+            Spans = 1000,
+            Batch = 250,
+            Timeout = TimeSpan.FromSeconds(30),
+        }).RunAsync(CancellationToken.None);
+
+        Assert.Equal(2, summary.Throttled);
+        Assert.Equal(4, summary.RequestsOk);
+        Assert.Equal(4 * 7, summary.SpansRejected);
+        Assert.Equal(1000 - (4 * 7), summary.SpansAccepted);
+        Assert.Equal(0, summary.SpansFailed);
+        Assert.Equal(1000, sink.Spans);
+
+        // HTTP said Retry-After: 1 (honoured), gRPC's RetryInfo said 300 ms (the default without one is 100 ms).
+        Assert.True(summary.ElapsedSeconds >= (protocol == Protocol.Grpc ? 0.6 : 2.0), $"elapsed {summary.ElapsedSeconds}s");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -4,6 +4,7 @@ using System.IO.Compression;
 using System.Net;
 using Almanac.Otlp;
 using Almanac.Otlp.Json;
+using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -12,7 +13,9 @@ using Microsoft.Extensions.Logging;
 
 namespace Almanac.Load;
 
-public sealed record SinkOptions(int GrpcPort = 4317, int HttpPort = 4318, bool CountSpans = false);
+/// <param name="RefuseFirst">Answer this many first requests "retry later" (HTTP 429 with Retry-After: 1, gRPC RESOURCE_EXHAUSTED with a 300 ms RetryInfo): for testing clients.</param>
+/// <param name="RejectSpans">Report this many rejected spans in every trace response's partial_success: for testing clients.</param>
+public sealed record SinkOptions(int GrpcPort = 4317, int HttpPort = 4318, bool CountSpans = false, int RefuseFirst = 0, int RejectSpans = 0);
 
 /// <summary>
 /// The null OTLP sink: accepts OTLP/gRPC and OTLP/HTTP exports on loopback, reads every request fully (gunzipping
@@ -33,17 +36,23 @@ public sealed class NullSink : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly bool _countSpans;
+    private readonly SinkOptions _options;
+    private long _refused;
     private long _requests;
     private long _bytes;
     private long _decompressedBytes;
     private long _spans;
     private long _errors;
 
-    private NullSink(WebApplication app, bool countSpans)
+    private NullSink(WebApplication app, SinkOptions options)
     {
         _app = app;
-        _countSpans = countSpans;
+        _options = options;
+        _countSpans = options.CountSpans;
     }
+
+    /// <summary>Requests answered "retry later" (see <see cref="SinkOptions.RefuseFirst"/>).</summary>
+    public long Refused => Interlocked.Read(ref _refused);
 
     public long Requests => Interlocked.Read(ref _requests);
 
@@ -73,7 +82,7 @@ public sealed class NullSink : IAsyncDisposable
             kestrel.Listen(IPAddress.Loopback, options.HttpPort, l => l.Protocols = HttpProtocols.Http1AndHttp2);
         });
         var app = builder.Build();
-        var sink = new NullSink(app, options.CountSpans);
+        var sink = new NullSink(app, options);
         foreach (var path in GrpcPaths)
         {
             var traces = path.Contains(".trace.", StringComparison.Ordinal);
@@ -95,9 +104,24 @@ public sealed class NullSink : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
+    private bool Refuse() => _options.RefuseFirst > 0 && Interlocked.Increment(ref _refused) <= _options.RefuseFirst;
+
     private async Task GrpcAsync(HttpContext context, bool traces)
     {
         var body = await ReadAllAsync(context.Request.Body);
+        if (Refuse())
+        {
+            ArrayPool<byte>.Shared.Return(body.Array!);
+            var status = new Google.Rpc.Status { Code = 8, Message = "sink told to refuse" };
+            status.Details.Add(Google.Protobuf.WellKnownTypes.Any.Pack(new Google.Rpc.RetryInfo { RetryDelay = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromMilliseconds(300)) }));
+            context.Response.ContentType = "application/grpc";
+            await context.Response.StartAsync();
+            context.Response.AppendTrailer("grpc-status", "8");
+            context.Response.AppendTrailer("grpc-message", "sink told to refuse");
+            context.Response.AppendTrailer("grpc-status-details-bin", Convert.ToBase64String(status.ToByteArray()).TrimEnd('='));
+            return;
+        }
+
         try
         {
             Interlocked.Increment(ref _requests);
@@ -133,14 +157,26 @@ public sealed class NullSink : IAsyncDisposable
         }
 
         context.Response.ContentType = "application/grpc";
-        // One uncompressed, empty message: an empty Export*ServiceResponse.
-        await context.Response.Body.WriteAsync(new byte[5]);
+        // One uncompressed message: an empty Export*ServiceResponse (or a partial success when told to reject).
+        var response = traces ? PartialSuccess() : [];
+        var frame = new byte[5 + response.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)response.Length);
+        response.CopyTo(frame, 5);
+        await context.Response.Body.WriteAsync(frame);
         context.Response.AppendTrailer("grpc-status", "0");
     }
 
     private async Task HttpAsync(HttpContext context, bool traces)
     {
         var body = await ReadAllAsync(context.Request.Body);
+        if (Refuse())
+        {
+            ArrayPool<byte>.Shared.Return(body.Array!);
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            context.Response.Headers.RetryAfter = "1";
+            return;
+        }
+
         var json = context.Request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true;
         try
         {
@@ -170,14 +206,25 @@ public sealed class NullSink : IAsyncDisposable
         if (json)
         {
             context.Response.ContentType = "application/json";
-            await context.Response.Body.WriteAsync("{}"u8.ToArray());
+            await context.Response.WriteAsync(traces && _options.RejectSpans > 0
+                ? $"{{\"partialSuccess\":{{\"rejectedSpans\":\"{_options.RejectSpans}\",\"errorMessage\":\"sink told to reject\"}}}}"
+                : "{}");
         }
         else
         {
+            var response = traces ? PartialSuccess() : [];
             context.Response.ContentType = ProtobufContentType;
-            context.Response.ContentLength = 0;
+            context.Response.ContentLength = response.Length;
+            await context.Response.Body.WriteAsync(response);
         }
     }
+
+    private byte[] PartialSuccess() => _options.RejectSpans == 0
+        ? []
+        : new OpenTelemetry.Proto.Collector.Trace.V1.ExportTraceServiceResponse
+        {
+            PartialSuccess = new OpenTelemetry.Proto.Collector.Trace.V1.ExportTracePartialSuccess { RejectedSpans = _options.RejectSpans, ErrorMessage = "sink told to reject" },
+        }.ToByteArray();
 
     private static int CountSpans(OpenTelemetry.Proto.Collector.Trace.V1.ExportTraceServiceRequest request) =>
         request.ResourceSpans.Sum(r => r.ScopeSpans.Sum(s => s.Spans.Count));

@@ -40,6 +40,8 @@ namespace Almanac.Load
               --http-port N         default 4318
               --count-spans         decode trace requests and count spans
               --duration T          stop after T (default: until Ctrl+C)
+              --refuse-first N      answer the first N requests "retry later" (429 / RESOURCE_EXHAUSTED), for testing clients
+              --reject-spans N      report N rejected spans in every trace response's partial_success, for testing clients
             """;
 
         public static async Task<int> RunAsync(string[] args)
@@ -159,11 +161,13 @@ namespace Almanac.Load
 
         private static async Task<int> SinkAsync(Dictionary<string, string?> flags, CancellationToken cancellationToken)
         {
-            Known(flags, "grpc-port", "http-port", "count-spans", "duration");
+            Known(flags, "grpc-port", "http-port", "count-spans", "duration", "refuse-first", "reject-spans");
             var options = new SinkOptions(
                 (int)Long(Get(flags, "grpc-port") ?? "4317", "grpc-port", 1, 65535),
                 (int)Long(Get(flags, "http-port") ?? "4318", "http-port", 1, 65535),
-                flags.ContainsKey("count-spans"));
+                flags.ContainsKey("count-spans"),
+                RefuseFirst: (int)Long(Get(flags, "refuse-first") ?? "0", "refuse-first", 0, int.MaxValue),
+                RejectSpans: (int)Long(Get(flags, "reject-spans") ?? "0", "reject-spans", 0, int.MaxValue));
             await using var sink = await NullSink.StartAsync(options, cancellationToken);
             await Console.Error.WriteLineAsync($"almanac-load sink: OTLP/gRPC 127.0.0.1:{sink.GrpcPort}, OTLP/HTTP 127.0.0.1:{sink.HttpPort}; Ctrl+C stops");
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
