@@ -61,6 +61,13 @@ namespace Almanac.Load
                     e.Cancel = true;
                     cts.Cancel();
                 };
+
+                // SIGTERM (kill, timeout, a script) stops a run or the sink the same way, with the summary printed.
+                using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+                {
+                    context.Cancel = true;
+                    cts.Cancel();
+                });
                 return args[0] switch
                 {
                     "traces" => await TracesAsync(options, Signal.Traces, cts.Token),
