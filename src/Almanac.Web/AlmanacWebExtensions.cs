@@ -1,5 +1,6 @@
 using System.Reflection;
 using Almanac.Core.Model;
+using Almanac.Core.Storage;
 using Almanac.Web.Components;
 using Almanac.Web.Components.Shared;
 using Microsoft.AspNetCore.Builder;
@@ -27,7 +28,7 @@ public static class AlmanacWebExtensions
     }
 
     /// <summary>
-    /// Maps the UI: <c>/</c> → <c>/search</c>, <c>/search</c>, <c>/trace/{id}</c>, the span-details fragment,
+    /// Maps the UI: <c>/</c> → <c>/search</c>, <c>/search</c>, <c>/trace/{id}</c>, its timeline model, the span-details fragment,
     /// <c>/lookup?id=</c> and the embedded assets under <c>/assets/</c>. The branch must use routing and antiforgery.
     /// </summary>
     public static IEndpointRouteBuilder MapAlmanacWeb(this IEndpointRouteBuilder endpoints)
@@ -45,6 +46,24 @@ public static class AlmanacWebExtensions
 
         endpoints.MapGet("/trace/{traceId}/span/{spanId}", (string traceId, string spanId) =>
             new RazorComponentResult<SpanDetailsFragment>(new { TraceIdText = traceId, SpanIdText = spanId }));
+
+        // The timeline's data: the compact JSON model app.js renders (virtualised) for the trace page.
+        endpoints.MapGet("/trace/{traceId}/model", async (string traceId, ISpanReader reader, HttpContext context) =>
+        {
+            if (!Model.TraceLinks.TryParse(traceId, out var id))
+            {
+                return Results.BadRequest("not a trace id");
+            }
+
+            var trace = await reader.GetTraceAsync(id, context.RequestAborted);
+            if (trace is null || trace.Spans.Count == 0)
+            {
+                return Results.NotFound();
+            }
+
+            context.Response.Headers.CacheControl = "no-cache";
+            return Results.Bytes(Model.TraceModel.ToUtf8Json(Model.TraceView.Build(trace)), "application/json");
+        });
 
         endpoints.MapGet("/assets/{name}", (string name, HttpContext context) =>
         {

@@ -253,4 +253,95 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await ScreenshotAsync(page, "trace-10k");
         Assert.True(loaded < TimeSpan.FromSeconds(60), $"10,000-span trace took {loaded} to load");
     }
+
+    [Fact]
+    public async Task Hundred_thousand_span_trace_opens_and_scrolls_to_the_last_span()
+    {
+        const int Count = 100_000;
+        var traceId = BrowserFixture.RandomTraceId();
+        var t0 = BrowserFixture.NowNanos() - (120_000 * Ms);
+        var ids = new SpanId[Count];
+        var spans = new List<(string, Span)>(Count);
+        for (var i = 0; i < Count; i++)
+        {
+            ids[i] = TestData.NewSpanId();
+            SpanId? parent = i == 0 ? null : ids[(i - 1) / 8];
+            spans.Add(($"svc-{i % 7}", TestData.CreateSpan(traceId, ids[i], parent, $"op-{i}", Span.Types.SpanKind.Internal, t0 + (i * 10_000L),
+                i == 0 ? 1_100 * Ms : 200_000L + (i % 13 * 10_000L))));
+        }
+
+        var posting = System.Diagnostics.Stopwatch.StartNew();
+        await fixture.PostManyAsync(traceId, spans, 10_000);
+        output.WriteLine($"100,000 spans posted and stored in {posting.Elapsed}");
+
+        var page = await fixture.NewPageAsync();
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await page.GotoAsync($"/trace/{traceId.ToHex()}", new PageGotoOptions { Timeout = 180_000 });
+        output.WriteLine($"page HTML loaded in {watch.Elapsed}");
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'", null, new PageWaitForFunctionOptions { Timeout = 180_000 });
+        output.WriteLine($"timeline rendered in {watch.Elapsed}");
+        await Assertions.Expect(page.Locator("#span-count")).ToHaveTextAsync("100000");
+        Assert.Equal("100000", await page.Locator("#timeline-body").GetAttributeAsync("data-rows"));
+        Assert.InRange(await page.Locator("#timeline-body .tl-row").CountAsync(), 10, 200);
+        await Assertions.Expect(page.Locator("#timeline-status")).ToBeEmptyAsync(); // nothing was cut
+
+        // The last span in depth-first order is the last child of the deepest last branch: find it by its row id.
+        await page.EvaluateAsync("() => { const b = document.getElementById('timeline-body'); b.scrollTop = b.scrollHeight; }");
+        var last = page.Locator($"#row-{Count - 1}");
+        await Assertions.Expect(last).ToBeVisibleAsync();
+        output.WriteLine($"scrolled to the last span at {watch.Elapsed}");
+        await Assertions.Expect(last.Locator(".op")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^op-\\d+$"));
+
+        // The page stays responsive: find across all 100,000 spans.
+        await page.FillAsync("#find", "op-99999");
+        await Assertions.Expect(page.Locator("#find-count")).ToHaveTextAsync("1 match");
+        output.WriteLine($"found a span at {watch.Elapsed}");
+        await ScreenshotAsync(page, "trace-100k");
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task Minimap_drag_zooms_the_time_axis_and_reset_restores_it()
+    {
+        var traceId = BrowserFixture.RandomTraceId();
+        var t0 = BrowserFixture.NowNanos() - (5_000 * Ms);
+        var rootId = TestData.NewSpanId();
+        var spans = new List<(string, Span)> { ("mm-api", TestData.CreateSpan(traceId, rootId, null, "GET /", Span.Types.SpanKind.Server, t0, 1_000 * Ms)) };
+        for (var i = 0; i < 10; i++)
+        {
+            spans.Add(("mm-db", TestData.CreateSpan(traceId, TestData.NewSpanId(), rootId, "q" + i, Span.Types.SpanKind.Client, t0 + (i * 100 * Ms), 80 * Ms)));
+        }
+
+        await fixture.PostAsync(traceId, spans, spans.Count);
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync($"/trace/{traceId.ToHex()}");
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
+        var ticks = page.Locator("#ticks span");
+        await Assertions.Expect(ticks.Last).ToHaveTextAsync("1s");
+        await Assertions.Expect(page.Locator("#zoom-reset")).ToBeHiddenAsync();
+
+        // Drag over the first quarter of the minimap: the axis now ends near 250ms.
+        var box = (await page.Locator("#minimap-canvas").BoundingBoxAsync())!;
+        await page.Mouse.MoveAsync(box.X + 2, box.Y + (box.Height / 2));
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(box.X + (box.Width * 0.1f), box.Y + (box.Height / 2), new MouseMoveOptions { Steps = 4 });
+        await page.Mouse.MoveAsync(box.X + (box.Width * 0.25f), box.Y + (box.Height / 2), new MouseMoveOptions { Steps = 4 });
+        await page.Mouse.UpAsync();
+        await Assertions.Expect(page.Locator("#zoom-reset")).ToBeVisibleAsync();
+        var lastTick = await ticks.Last.TextContentAsync();
+        output.WriteLine($"zoomed axis ends at {lastTick}");
+        Assert.Matches("^2[2-5]\\d(\\.\\d+)?ms$", lastTick);
+        await Assertions.Expect(page.Locator("#minimap-window")).ToBeVisibleAsync();
+        await ScreenshotAsync(page, "trace-minimap-zoom");
+
+        // Spans outside the window have no bar; the ones inside are drawn wider.
+        Assert.Equal(0, await page.Locator("#row-10 .bar").CountAsync()); // q9 starts at 900ms
+
+        await page.ClickAsync("#zoom-reset");
+        await Assertions.Expect(ticks.Last).ToHaveTextAsync("1s");
+        await Assertions.Expect(page.Locator("#zoom-reset")).ToBeHiddenAsync();
+        Assert.Equal(1, await page.Locator("#row-10 .bar").CountAsync());
+    }
 }
