@@ -65,6 +65,25 @@ public static class AlmanacWebExtensions
             return Results.Bytes(Model.TraceModel.ToUtf8Json(Model.TraceView.Build(trace)), "application/json");
         });
 
+        // "Open file": parses an uploaded trace file (OTLP/JSON or Jaeger JSON) into the same model, with span
+        // details included. Nothing is stored. The body is the raw file (not a form), so no antiforgery token applies:
+        // the answer goes only to the page that sent the file.
+        endpoints.MapPost("/open/model", async (HttpContext context) =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            try
+            {
+                var opened = Model.TraceFile.Read(body.GetBuffer().AsSpan(0, (int)body.Length));
+                context.Response.Headers.CacheControl = "no-store";
+                return Results.Bytes(Model.TraceModel.ToUtf8Json(Model.TraceView.Build(opened.Trace), details: true, opened.Notes), "application/json");
+            }
+            catch (FormatException ex)
+            {
+                return Results.Text(ex.Message, "text/plain; charset=utf-8", statusCode: StatusCodes.Status400BadRequest);
+            }
+        });
+
         endpoints.MapGet("/assets/{name}", (string name, HttpContext context) =>
         {
             var extension = Path.GetExtension(name);

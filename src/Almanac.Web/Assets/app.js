@@ -417,6 +417,147 @@ function renderTimeline(model, options) {
   drawMinimap();
 }
 
+// "Open file" (top bar): the chosen file goes to /open/model, which parses it (OTLP/JSON or Jaeger JSON) and stores
+// nothing; the answer is shown on the /open page, filled in here with textContent only.
+function setupOpenFile() {
+  const input = $("#open-file");
+  if (!input) return;
+  input.addEventListener("change", async () => {
+    const file = input.files && input.files[0];
+    input.value = "";
+    if (!file) return;
+    document.documentElement.dataset.ready = "false";
+    try {
+      // A fresh /open page (server-rendered, no data in it) replaces the current page's content.
+      const page = new DOMParser().parseFromString(await (await fetch("/open")).text(), "text/html");
+      const fresh = page.querySelector("main");
+      if (fresh) $("main").replaceWith(document.adoptNode(fresh));
+      document.title = "Opening " + file.name + " · Almanac";
+      if (location.pathname !== "/open") history.pushState(null, "", "/open");
+      const error = $("#open-error");
+      const res = await fetch("/open/model", { method: "POST", body: file, headers: { "Content-Type": "application/json" } });
+      if (!res.ok) {
+        error.textContent = (res.status === 400 ? "Could not open " + file.name + ": " : "Could not open " + file.name + " (HTTP " + res.status + "): ") + await res.text();
+        error.hidden = false;
+        document.title = "Could not open the file · Almanac";
+        return;
+      }
+      showOpened(await res.json(), file.name);
+    } catch (e) {
+      const error = $("#open-error");
+      if (error) { error.textContent = "Could not open " + file.name + ": " + e.message; error.hidden = false; }
+    } finally {
+      document.documentElement.dataset.ready = "true";
+    }
+  });
+}
+
+function showOpened(model, fileName) {
+  const spans = Array.isArray(model.spans) ? model.spans : [];
+  const services = (model.services || []).map(String);
+  const colors = (model.colors || []).map(c => COLOR.test(c) ? c : "#888888");
+  const root = spans[0];
+  $("#open-intro").hidden = true;
+  $("#opened").hidden = false;
+  const title = $("#trace-title");
+  const dot = el("span", "dot");
+  dot.style.background = colors[root ? root[3] : 0] || "#888888";
+  const rootService = root ? services[root[3]] ?? "" : "", rootName = root ? String(root[4] ?? "") : "";
+  title.replaceChildren(dot, " ", el("span", null, rootService), ": ", el("span", null, rootName));
+  document.title = rootService + ": " + rootName + " · Almanac";
+  $("#trace-id").textContent = HEX32.test(model.traceId) ? model.traceId : "";
+  $("#open-file-name").textContent = fileName;
+  let startText = "";
+  try { startText = new Date(Number(BigInt(String(model.start)) / 1000000n)).toISOString().replace("T", " ").replace("Z", " UTC"); } catch (e) { /* leave empty */ }
+  $("#trace-start").textContent = startText;
+  $("#trace-duration").textContent = formatDuration(Number(model.duration) || 0);
+  $("#service-count").textContent = String(services.length);
+  let depth = 0, errors = 0;
+  for (const s of spans) { depth = Math.max(depth, (s[2] | 0) + 1); if (s[7] & 1) errors++; }
+  $("#trace-depth").textContent = String(depth);
+  $("#span-count").textContent = String(spans.length);
+  const errorCount = $("#error-count");
+  errorCount.textContent = String(errors);
+  errorCount.classList.toggle("error", errors > 0);
+  $("#service-chips").replaceChildren(...services.map((name, i) => {
+    const chip = el("span", "chip");
+    const d = el("span", "dot");
+    d.style.background = colors[i] || "#888888";
+    chip.append(d, el("span", null, name));
+    return chip;
+  }));
+  const notes = $("#open-notes");
+  const list = (model.notes || []).map(String);
+  notes.replaceChildren(...list.map(t => el("li", null, t)));
+  notes.hidden = list.length === 0;
+  renderTimeline(model, { stored: false, details: (i) => spanDetails(spans[i], services, colors, Number(model.duration) || 0) });
+}
+
+// Span details for an opened file, from the model (the server's details fragment needs a stored span).
+function spanDetails(s, services, colors, duration) {
+  const d = (s && typeof s[10] === "object" && s[10]) || {};
+  const box = el("div", "span-details");
+  box.id = "span-details";
+  box.dataset.spanId = HEX16.test(s[0]) ? s[0] : "";
+  const head = el("div");
+  head.style.cssText = "display: flex; gap: 8px; align-items: start";
+  const h2 = el("h2");
+  h2.style.flex = "1";
+  const dot = el("span", "dot");
+  dot.style.background = colors[s[3]] || "#888888";
+  const name = el("span", null, String(s[4] ?? ""));
+  name.id = "detail-name";
+  h2.append(dot, " ", name);
+  const close = el("button", "button", "✕");
+  close.type = "button";
+  close.id = "close-details";
+  close.setAttribute("aria-label", "Close details");
+  head.append(h2, close);
+  const table = el("table");
+  const fact = (label, value, id, mono) => {
+    const tr = el("tr");
+    const td = el("td", mono ? "mono" : null, value);
+    if (id) td.id = id;
+    tr.append(el("th", null, label), td);
+    table.append(tr);
+  };
+  fact("Service", services[s[3]] ?? "", "detail-service");
+  fact("Kind", String(d.kind ?? ""), "detail-kind");
+  fact("Status", String(d.status ?? ""), "detail-status");
+  fact("Start", "+" + formatDuration(Number(s[5]) || 0));
+  fact("Duration", formatDuration(Number(s[6]) || 0), "detail-duration");
+  fact("Span id", box.dataset.spanId, null, true);
+  fact("Parent span id", String(d.parent || "—"), null, true);
+  const rows = (list) => {
+    const t = el("table", "attributes");
+    const items = Array.isArray(list) ? list : [];
+    for (const a of items) {
+      const tr = el("tr"), td = el("td");
+      td.append(el("span", "value", String(a[1] ?? "")), " ", el("span", "type", String(a[2] ?? "")));
+      tr.append(el("th", null, String(a[0] ?? "")), td);
+      t.append(tr);
+    }
+    if (items.length === 0) { const tr = el("tr"); tr.append(el("td", "muted", "none")); t.append(tr); }
+    return t;
+  };
+  const section = (id, title, ...content) => { const sec = el("section"); sec.id = id; sec.append(el("h3", null, title), ...content); return sec; };
+  box.append(head, table, section("detail-attributes", "Attributes (" + (d.attributes || []).length + ")", rows(d.attributes)));
+  const events = Array.isArray(d.events) ? d.events : [];
+  if (events.length) {
+    box.append(section("detail-events", "Events (" + events.length + ")", ...events.map(ev => {
+      const div = el("div", "event"), line = el("div");
+      line.append(el("b", null, String(ev[0] ?? "")), " ", el("span", "muted", "+" + formatDuration(Number(ev[1]) || 0) + " from span start"));
+      div.append(line);
+      if (Array.isArray(ev[2]) && ev[2].length) div.append(rows(ev[2]));
+      return div;
+    })));
+  }
+  box.append(section("detail-resource", "Resource", rows(d.resource)));
+  box.append(section("detail-scope", "Instrumentation scope", el("div", "mono", String(d.scope || "—"))));
+  return box;
+}
+
 setupTheme();
 setupSearchForm();
+setupOpenFile();
 setupTimeline().finally(() => { document.documentElement.dataset.ready = "true"; });

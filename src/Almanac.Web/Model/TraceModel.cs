@@ -23,18 +23,21 @@ public static class TraceModel
     public const int FlagError = 1;
     public const int FlagParentMissing = 2;
 
-    public static byte[] ToUtf8Json(TraceView view)
+    public static byte[] ToUtf8Json(TraceView view, bool details = false, IReadOnlyList<string>? notes = null)
     {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream))
         {
-            Write(writer, view);
+            Write(writer, view, details, notes);
         }
 
         return stream.ToArray();
     }
 
-    public static void Write(Utf8JsonWriter w, TraceView view)
+    /// <param name="details">Also write each span's details as an 11th element (for opened files, which have no
+    /// stored span to fetch the details fragment for): kind, status, parent, attributes, events, resource, scope.</param>
+    /// <param name="notes">What the page should say about the data (spans or traces of a file not shown, and why).</param>
+    public static void Write(Utf8JsonWriter w, TraceView view, bool details = false, IReadOnlyList<string>? notes = null)
     {
         var serviceIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < view.Services.Count; i++)
@@ -47,6 +50,13 @@ public static class TraceModel
         w.WriteString("start", view.Start.ToString(System.Globalization.CultureInfo.InvariantCulture));
         w.WriteNumber("duration", view.Duration);
         w.WriteNumber("spanCount", view.Rows.Count);
+        w.WriteStartArray("notes");
+        foreach (var note in notes ?? [])
+        {
+            w.WriteStringValue(note);
+        }
+
+        w.WriteEndArray();
         w.WriteStartArray("services");
         foreach (var s in view.Services)
         {
@@ -84,11 +94,66 @@ public static class TraceModel
             }
 
             w.WriteEndArray();
+            if (details)
+            {
+                WriteDetails(w, n, view.Start);
+            }
+
             w.WriteEndArray();
         }
 
         w.WriteEndArray();
         w.WriteEndObject();
+    }
+
+    private static void WriteDetails(Utf8JsonWriter w, SpanNode n, long traceStart)
+    {
+        var span = n.Span.Span;
+        w.WriteStartObject();
+        w.WriteString("kind", TraceView.KindName(span.Kind));
+        var code = span.Status?.Code ?? OpenTelemetry.Proto.Trace.V1.Status.Types.StatusCode.Unset;
+        var status = code == OpenTelemetry.Proto.Trace.V1.Status.Types.StatusCode.Error ? "error" : code == OpenTelemetry.Proto.Trace.V1.Status.Types.StatusCode.Ok ? "ok" : "unset";
+        w.WriteString("status", string.IsNullOrEmpty(span.Status?.Message) ? status : status + ": " + span.Status.Message);
+        w.WriteString("parent", n.Span.ParentSpanId.IsEmpty ? string.Empty : n.Span.ParentSpanId.ToHex());
+        w.WriteNumber("start", n.Start - traceStart);
+        WriteRows(w, "attributes", span.Attributes);
+        w.WriteStartArray("events");
+        foreach (var e in span.Events)
+        {
+            w.WriteStartArray();
+            w.WriteStringValue(e.Name);
+            w.WriteNumberValue((long)e.TimeUnixNano - n.Start);
+            WriteRows(w, null, e.Attributes);
+            w.WriteEndArray();
+        }
+
+        w.WriteEndArray();
+        WriteRows(w, "resource", n.Span.Resource.Attributes);
+        w.WriteString("scope", (n.Span.Scope.Name + " " + n.Span.Scope.Version).Trim());
+        w.WriteEndObject();
+    }
+
+    private static void WriteRows(Utf8JsonWriter w, string? name, IEnumerable<OpenTelemetry.Proto.Common.V1.KeyValue> attributes)
+    {
+        if (name is null)
+        {
+            w.WriteStartArray();
+        }
+        else
+        {
+            w.WriteStartArray(name);
+        }
+
+        foreach (var row in AttributeFormatting.Rows(attributes))
+        {
+            w.WriteStartArray();
+            w.WriteStringValue(row.Key);
+            w.WriteStringValue(row.Value);
+            w.WriteStringValue(row.Type);
+            w.WriteEndArray();
+        }
+
+        w.WriteEndArray();
     }
 
     /// <summary>What find-in-trace matches: service, operation, span id and span attributes, lower-cased.</summary>

@@ -344,4 +344,112 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await Assertions.Expect(page.Locator("#zoom-reset")).ToBeHiddenAsync();
         Assert.Equal(1, await page.Locator("#row-10 .bar").CountAsync());
     }
+
+    [Fact]
+    public async Task Open_file_shows_OTLP_and_Jaeger_JSON_without_storing_and_explains_bad_files()
+    {
+        // A stored trace, downloaded in both formats the query API speaks.
+        var traceId = BrowserFixture.RandomTraceId();
+        var t0 = BrowserFixture.NowNanos() - (5_000 * Ms);
+        var rootId = TestData.NewSpanId();
+        await fixture.PostAsync(traceId,
+        [
+            ("file-web", TestData.CreateSpan(traceId, rootId, null, "GET /file", Span.Types.SpanKind.Server, t0, 100 * Ms, attributes: [TestData.Attr("http.route", "/file")])),
+            ("file-db", TestData.CreateSpan(traceId, TestData.NewSpanId(), rootId, "SELECT file", Span.Types.SpanKind.Client, t0 + (10 * Ms), 50 * Ms,
+                Status.Types.StatusCode.Error, [TestData.Attr("db.system", "sqlite")])),
+            ("file-web", TestData.CreateSpan(traceId, TestData.NewSpanId(), rootId, "<b>render</b>", Span.Types.SpanKind.Internal, t0 + (70 * Ms), 20 * Ms)),
+        ], 3);
+        var dir = Directory.CreateTempSubdirectory("almanac-open-");
+        async Task<string> SaveAsync(string name, string url)
+        {
+            var path = Path.Combine(dir.FullName, name);
+            await File.WriteAllTextAsync(path, await fixture.Http.GetStringAsync(new Uri(fixture.Almanac.UiEndpoint, url)));
+            return path;
+        }
+
+        var jaeger = await SaveAsync("jaeger.json", "/api/traces/" + traceId.ToHex());
+        var v3 = await SaveAsync("otlp-v3.json", "/api/v3/traces/" + traceId.ToHex());
+
+        // An OTLP/HTTP JSON body of a trace that was never sent to almanac.
+        var fileTrace = BrowserFixture.RandomTraceId();
+        var otlpBody = Path.Combine(dir.FullName, "body.json");
+        await File.WriteAllTextAsync(otlpBody, $$$"""
+            {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"only-in-file"}}]},
+              "scopeSpans":[{"scope":{"name":"lib","version":"1"},"spans":[
+                {"traceId":"{{{fileTrace.ToHex()}}}","spanId":"00000000000000a1","name":"file root","kind":2,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000300000000",
+                 "attributes":[{"key":"from","value":{"stringValue":"<img src=x onerror=alert(1)>"}}]},
+                {"traceId":"{{{fileTrace.ToHex()}}}","spanId":"00000000000000a2","parentSpanId":"00000000000000a1","name":"file child","startTimeUnixNano":"1700000000100000000","endTimeUnixNano":"1700000000200000000",
+                 "status":{"code":2,"message":"boom"},"events":[{"name":"retry","timeUnixNano":"1700000000150000000"}]}]}]}]}
+            """);
+        var notTrace = Path.Combine(dir.FullName, "not-a-trace.json");
+        await File.WriteAllTextAsync(notTrace, """{"hello": "world"}""");
+        var notJson = Path.Combine(dir.FullName, "not-json.json");
+        await File.WriteAllTextAsync(notJson, "this is not json");
+
+        var page = await fixture.NewPageAsync();
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+        var dialogs = 0;
+        page.Dialog += async (_, d) =>
+        {
+            dialogs++;
+            await d.DismissAsync();
+        };
+        await page.GotoAsync("/search");
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
+
+        // OTLP/JSON body, opened from the search page's top bar.
+        await page.SetInputFilesAsync("#open-file", otlpBody);
+        await page.WaitForURLAsync("**/open");
+        await Assertions.Expect(page.Locator("#span-count")).ToHaveTextAsync("2");
+        await Assertions.Expect(page.Locator("#trace-title")).ToHaveTextAsync("only-in-file: file root");
+        await Assertions.Expect(page.Locator("#trace-id")).ToHaveTextAsync(fileTrace.ToHex());
+        await Assertions.Expect(page.Locator("#error-count")).ToHaveTextAsync("1");
+        await Assertions.Expect(page.Locator("#ticks span").Last).ToHaveTextAsync("300ms");
+        await page.Locator("#row-0 .op").ClickAsync();
+        await Assertions.Expect(page.Locator("#detail-attributes")).ToContainTextAsync("<img src=x onerror=alert(1)>");
+        await page.Locator("#row-1 .op").ClickAsync();
+        await Assertions.Expect(page.Locator("#detail-name")).ToHaveTextAsync("file child");
+        await Assertions.Expect(page.Locator("#detail-status")).ToHaveTextAsync("error: boom");
+        await Assertions.Expect(page.Locator("#detail-events")).ToContainTextAsync("retry");
+        await Assertions.Expect(page.Locator("#detail-scope")).ToHaveTextAsync("Instrumentation scope" + "lib 1");
+        await page.FillAsync("#find", "onerror");
+        await Assertions.Expect(page.Locator("#find-count")).ToHaveTextAsync("1 match");
+        await ScreenshotAsync(page, "open-file");
+        await AssertNothingInjectedAsync(page);
+        using (var stored = await fixture.Http.GetAsync(new Uri(fixture.Almanac.UiEndpoint, "/api/traces/" + fileTrace.ToHex())))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, stored.StatusCode); // shown, not stored
+        }
+
+        // Jaeger JSON, opened from the /open page itself.
+        await page.SetInputFilesAsync("#open-file", jaeger);
+        await Assertions.Expect(page.Locator("#trace-id")).ToHaveTextAsync(traceId.ToHex());
+        await Assertions.Expect(page.Locator("#span-count")).ToHaveTextAsync("3");
+        await Assertions.Expect(page.Locator("#trace-title")).ToHaveTextAsync("file-web: GET /file");
+        await Assertions.Expect(page.Locator("#error-count")).ToHaveTextAsync("1");
+        await Assertions.Expect(page.Locator("#timeline-body .op")).ToHaveTextAsync(["GET /file", "SELECT file", "<b>render</b>"]);
+        await page.Locator("#row-1 .op").ClickAsync();
+        await Assertions.Expect(page.Locator("#detail-kind")).ToHaveTextAsync("client");
+        await Assertions.Expect(page.Locator("#detail-attributes")).ToContainTextAsync("sqlite");
+
+        // OTLP/JSON from /api/v3.
+        await page.SetInputFilesAsync("#open-file", v3);
+        await Assertions.Expect(page.Locator("#open-file-name")).ToHaveTextAsync("otlp-v3.json");
+        await Assertions.Expect(page.Locator("#span-count")).ToHaveTextAsync("3");
+        await Assertions.Expect(page.Locator("#trace-title")).ToHaveTextAsync("file-web: GET /file");
+        await Assertions.Expect(page.Locator("#service-chips .chip")).ToHaveTextAsync(["file-db", "file-web"]);
+
+        // Bad files: a clear message, no trace.
+        await page.SetInputFilesAsync("#open-file", notTrace);
+        await Assertions.Expect(page.Locator("#open-error")).ToContainTextAsync("Could not open not-a-trace.json: The file is JSON but not a trace");
+        await Assertions.Expect(page.Locator("#opened")).ToBeHiddenAsync();
+        await page.SetInputFilesAsync("#open-file", notJson);
+        await Assertions.Expect(page.Locator("#open-error")).ToContainTextAsync("Could not open not-json.json: The file is not JSON");
+        await ScreenshotAsync(page, "open-file-error");
+
+        Assert.Empty(errors);
+        Assert.Equal(0, dialogs);
+        dir.Delete(recursive: true);
+    }
 }
