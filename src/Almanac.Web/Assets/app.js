@@ -365,7 +365,7 @@ function renderTimeline(model, options) {
     if (!ctx) return;
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, width, height);
-    const rowH = Math.max(height / Math.max(n, 1), 0.5);
+    const step = height / Math.max(n, 1), rowH = Math.min(6, Math.max(step, 1));
     const bySvc = new Map();
     for (let i = 0; i < n; i++) {
       const c = colors[spans[i][3]] || "#888888";
@@ -374,7 +374,7 @@ function renderTimeline(model, options) {
     }
     for (const [c, list] of bySvc) {
       ctx.fillStyle = c;
-      for (const i of list) ctx.fillRect(start[i] / duration * width, i * height / Math.max(n, 1), Math.max(1, dur[i] / duration * width), Math.max(1, rowH));
+      for (const i of list) ctx.fillRect(start[i] / duration * width, i * step + Math.max(0, (step - rowH) / 2), Math.max(1, dur[i] / duration * width), rowH);
     }
     showWindow();
   }

@@ -400,7 +400,7 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
 
         // OTLP/JSON body, opened from the search page's top bar.
         await page.SetInputFilesAsync("#open-file", otlpBody);
-        await page.WaitForURLAsync("**/open");
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/open$"));
         await Assertions.Expect(page.Locator("#span-count")).ToHaveTextAsync("2");
         await Assertions.Expect(page.Locator("#trace-title")).ToHaveTextAsync("only-in-file: file root");
         await Assertions.Expect(page.Locator("#trace-id")).ToHaveTextAsync(fileTrace.ToHex());
