@@ -65,6 +65,20 @@ public static class AlmanacWebExtensions
             return Results.Bytes(Model.TraceModel.ToUtf8Json(Model.TraceView.Build(trace)), "application/json");
         });
 
+        // The search form's attribute value autocomplete: values a key had in recent traces.
+        endpoints.MapGet("/search/values", async (string? service, string? key, ISpanReader reader, TimeProvider clock, HttpContext context) =>
+        {
+            if (string.IsNullOrEmpty(key))
+            {
+                return Results.BadRequest("key is required");
+            }
+
+            var now = clock.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000;
+            var values = await Model.AttributeValues.RecentAsync(reader, service, key, now, context.RequestAborted);
+            context.Response.Headers.CacheControl = "no-cache";
+            return Results.Json(new { key, values = values.Select(v => new { value = v.Value, count = v.Count }) });
+        });
+
         // "Open file": parses an uploaded trace file (OTLP/JSON or Jaeger JSON) into the same model, with span
         // details included. Nothing is stored. The body is the raw file (not a form), so no antiforgery token applies:
         // the answer goes only to the page that sent the file.

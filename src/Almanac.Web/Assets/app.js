@@ -51,6 +51,46 @@ function setupSearchForm() {
     tags.value = tags.value && !tags.value.endsWith("\n") ? tags.value + "\n" + line : tags.value + line;
     tags.focus();
     tags.setSelectionRange(tags.value.length, tags.value.length);
+    showValues(key.dataset.key);
+  });
+
+  // Autocomplete for the chosen key: the values it had in recent traces (of the chosen service), as buttons that
+  // complete the "key=" line. Values are data: set as text.
+  const values = $("#attribute-values");
+  async function showValues(key) {
+    if (!values || !key) return;
+    values.hidden = true;
+    try {
+      const res = await fetch("/search/values?key=" + encodeURIComponent(key) + (service.value ? "&service=" + encodeURIComponent(service.value) : ""));
+      if (!res.ok) return;
+      const body = await res.json();
+      const list = Array.isArray(body.values) ? body.values : [];
+      const head = el("div", "muted");
+      head.append(list.length ? "Values of " : "No values of ", el("code", null, key), list.length ? " in recent traces:" : " in recent traces.");
+      const ul = el("ul");
+      for (const v of list) {
+        const li = el("li");
+        const b = el("button", "value", String(v.value));
+        b.type = "button";
+        b.dataset.value = String(v.value);
+        b.title = "Filter on " + key + "=" + v.value;
+        li.append(b, " ", el("span", "muted", "×" + (Number(v.count) || 0)));
+        ul.append(li);
+      }
+      values.replaceChildren(head, ul);
+      values.dataset.key = key;
+      values.hidden = false;
+    } catch (e) { /* no suggestions */ }
+  }
+  values?.addEventListener("click", (e) => {
+    const b = e.target.closest("button.value");
+    if (!b || !tags) return;
+    const line = values.dataset.key + "=";
+    const lines = tags.value.split("\n");
+    const at = lines.lastIndexOf(line);
+    if (at >= 0) lines[at] = line + b.dataset.value; else lines.push(line + b.dataset.value);
+    tags.value = lines.filter((l, i) => l || i < lines.length - 1).join("\n");
+    tags.focus();
   });
   const lookback = $("#f-lookback");
   const custom = $("#custom-range");

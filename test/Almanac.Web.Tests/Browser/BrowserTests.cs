@@ -69,6 +69,11 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await page.ClickAsync("#attribute-keys summary");
         await page.ClickAsync("#attribute-keys button.key[data-key='http.route']");
         await Assertions.Expect(page.Locator("#f-tags")).ToHaveValueAsync("http.route=");
+
+        // ... and offer the values the key had in recent traces; picking one completes the line.
+        await Assertions.Expect(page.Locator("#attribute-values button.value")).ToHaveTextAsync(["/checkout"]);
+        await page.ClickAsync("#attribute-values button.value");
+        await Assertions.Expect(page.Locator("#f-tags")).ToHaveValueAsync("http.route=/checkout");
         await page.FillAsync("#f-tags", "");
 
         // Changing the service reloads the operation list from the API.
