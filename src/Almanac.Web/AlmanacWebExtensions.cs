@@ -79,6 +79,21 @@ public static class AlmanacWebExtensions
             return Results.Json(new { key, values = values.Select(v => new { value = v.Value, count = v.Count }) });
         });
 
+        // The search form's service list: trace counts per service over the form's lookback (or custom range).
+        endpoints.MapGet("/search/counts", async (ISpanReader reader, TimeProvider clock, HttpContext context) =>
+        {
+            var form = Model.SearchForm.FromQueryString(context.Request.QueryString.Value ?? string.Empty);
+            var window = new Model.SearchForm { Lookback = form.Lookback, Start = form.Start, End = form.End };
+            if (!window.TryBuild(clock.GetUtcNow(), out var query, out var error))
+            {
+                return Results.BadRequest(error);
+            }
+
+            var counts = await Model.ServiceCounts.CountAsync(reader, query.StartTimeMinUnixNano, query.StartTimeMaxUnixNano, context.RequestAborted);
+            context.Response.Headers.CacheControl = "no-cache";
+            return Results.Json(new { counts = counts.Select(c => new { service = c.Service, count = c.Count, atLeast = c.AtLeast, label = Model.ServiceCounts.Label(c) }) });
+        });
+
         // "Open file": parses an uploaded trace file (OTLP/JSON or Jaeger JSON) into the same model, with span
         // details included. Nothing is stored. The body is the raw file (not a form), so no antiforgery token applies:
         // the answer goes only to the page that sent the file.

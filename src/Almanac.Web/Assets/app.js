@@ -99,6 +99,25 @@ function setupSearchForm() {
     lookback.addEventListener("change", sync);
     sync();
   }
+
+  // Trace counts per service over the chosen lookback, added to the service list's labels (as option text).
+  async function counts() {
+    if (!lookback) return;
+    const params = new URLSearchParams({ lookback: lookback.value });
+    if (lookback.value === "custom") { params.set("start", $("#f-start")?.value || ""); params.set("end", $("#f-end")?.value || ""); }
+    try {
+      const res = await fetch("/search/counts?" + params);
+      if (!res.ok) return;
+      const body = await res.json();
+      const labels = new Map((body.counts || []).map(c => [String(c.service), String(c.label)]));
+      for (const option of service.options) {
+        if (option.value && labels.has(option.value)) option.textContent = labels.get(option.value);
+      }
+      service.dataset.counted = lookback.value;
+    } catch (e) { /* names without counts */ }
+  }
+  lookback?.addEventListener("change", () => { if (lookback.value !== "custom") counts(); });
+  counts();
 }
 
 const HEX32 = /^[0-9a-f]{32}$/;

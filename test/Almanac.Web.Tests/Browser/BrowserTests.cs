@@ -62,6 +62,8 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await Assertions.Expect(page.Locator("#results .result")).ToHaveCountAsync(9);
         await Assertions.Expect(page.Locator("#scatter circle")).ToHaveCountAsync(9);
         await Assertions.Expect(page.Locator("#f-service")).ToHaveValueAsync("shop-frontend");
+        await Assertions.Expect(page.Locator("#f-service option[value='shop-frontend']")).ToHaveTextAsync("shop-frontend  (9 traces)");
+        await Assertions.Expect(page.Locator("#f-service option[value='shop-payments']")).ToHaveTextAsync("shop-payments  (1 trace)");
         await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
         await ScreenshotAsync(page, "search");
 
