@@ -442,6 +442,8 @@ function renderTimeline(model, options) {
     const zoomed = vs > 0 || ve < duration;
     windowBox.hidden = !zoomed;
     if (reset) reset.hidden = !zoomed;
+    const hint = $("#minimap-hint");
+    if (hint) hint.hidden = zoomed;
     if (zoomed) setBox(vs / duration, ve / duration);
   }
   function setBox(a, b) {
