@@ -99,8 +99,27 @@ public static class AlmanacWebExtensions
         // the answer goes only to the page that sent the file.
         endpoints.MapPost("/open/model", async (HttpContext context) =>
         {
+            // Trace files are bigger than export batches (a 100,000-span Jaeger JSON is tens of MB): own limit.
+            if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+            {
+                size.MaxRequestBodySize = MaxOpenFileBytes;
+            }
+
+            if (context.Request.ContentLength > MaxOpenFileBytes)
+            {
+                return Results.Text(TooBig, "text/plain; charset=utf-8", statusCode: StatusCodes.Status413PayloadTooLarge);
+            }
+
             using var body = new MemoryStream();
-            await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            try
+            {
+                await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            }
+            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return Results.Text(TooBig, "text/plain; charset=utf-8", statusCode: StatusCodes.Status413PayloadTooLarge);
+            }
+
             try
             {
                 var opened = Model.TraceFile.Read(body.GetBuffer().AsSpan(0, (int)body.Length));
@@ -147,6 +166,11 @@ public static class AlmanacWebExtensions
         });
         return endpoints;
     }
+
+    /// <summary>Largest file "Open file" reads (it is parsed in memory).</summary>
+    public const long MaxOpenFileBytes = 256L * 1024 * 1024;
+
+    private const string TooBig = "The file is larger than 256 MB, the most Open file reads.";
 
     private const string NotFoundPage = """
         <!DOCTYPE html>
