@@ -494,7 +494,11 @@ function setupOpenFile() {
       const fresh = page.querySelector("main");
       if (fresh) $("main").replaceWith(document.adoptNode(fresh));
       document.title = "Opening " + file.name + " · Almanac";
-      if (location.pathname !== "/open") history.pushState(null, "", "/open");
+      if (location.pathname !== "/open") {
+        history.pushState(null, "", "/open");
+        // The page before was replaced in place: going back loads it again.
+        window.addEventListener("popstate", () => location.reload(), { once: true });
+      }
       const error = $("#open-error");
       const res = await fetch("/open/model", { method: "POST", body: file, headers: { "Content-Type": "application/json" } });
       if (!res.ok) {

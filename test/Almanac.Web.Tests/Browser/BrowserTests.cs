@@ -455,6 +455,10 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await Assertions.Expect(page.Locator("#open-error")).ToContainTextAsync("Could not open not-json.json: The file is not JSON");
         await ScreenshotAsync(page, "open-file-error");
 
+        // Back returns to the search page the first file was opened from.
+        await page.GoBackAsync();
+        await Assertions.Expect(page.Locator("#search-form")).ToBeVisibleAsync();
+
         Assert.Empty(errors);
         Assert.Equal(0, dialogs);
         dir.Delete(recursive: true);
