@@ -1,5 +1,6 @@
 using System.Reflection;
 using Almanac.Core.Model;
+using Almanac.Core.Storage;
 using Almanac.Web.Components;
 using Almanac.Web.Components.Shared;
 using Microsoft.AspNetCore.Builder;
@@ -27,7 +28,7 @@ public static class AlmanacWebExtensions
     }
 
     /// <summary>
-    /// Maps the UI: <c>/</c> → <c>/search</c>, <c>/search</c>, <c>/trace/{id}</c>, the span-details fragment,
+    /// Maps the UI: <c>/</c> → <c>/search</c>, <c>/search</c>, <c>/trace/{id}</c>, its timeline model, the span-details fragment,
     /// <c>/lookup?id=</c> and the embedded assets under <c>/assets/</c>. The branch must use routing and antiforgery.
     /// </summary>
     public static IEndpointRouteBuilder MapAlmanacWeb(this IEndpointRouteBuilder endpoints)
@@ -45,6 +46,91 @@ public static class AlmanacWebExtensions
 
         endpoints.MapGet("/trace/{traceId}/span/{spanId}", (string traceId, string spanId) =>
             new RazorComponentResult<SpanDetailsFragment>(new { TraceIdText = traceId, SpanIdText = spanId }));
+
+        // The timeline's data: the compact JSON model app.js renders (virtualised) for the trace page.
+        endpoints.MapGet("/trace/{traceId}/model", async (string traceId, ISpanReader reader, HttpContext context) =>
+        {
+            if (!Model.TraceLinks.TryParse(traceId, out var id))
+            {
+                return Results.BadRequest("not a trace id");
+            }
+
+            var trace = await reader.GetTraceAsync(id, context.RequestAborted);
+            if (trace is null || trace.Spans.Count == 0)
+            {
+                return Results.NotFound();
+            }
+
+            context.Response.Headers.CacheControl = "no-cache";
+            return Results.Bytes(Model.TraceModel.ToUtf8Json(Model.TraceView.Build(trace)), "application/json");
+        });
+
+        // The search form's attribute value autocomplete: values a key had in recent traces.
+        endpoints.MapGet("/search/values", async (string? service, string? key, ISpanReader reader, TimeProvider clock, HttpContext context) =>
+        {
+            if (string.IsNullOrEmpty(key))
+            {
+                return Results.BadRequest("key is required");
+            }
+
+            var now = clock.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000;
+            var values = await Model.AttributeValues.RecentAsync(reader, service, key, now, context.RequestAborted);
+            context.Response.Headers.CacheControl = "no-cache";
+            return Results.Json(new { key, values = values.Select(v => new { value = v.Value, count = v.Count }) });
+        });
+
+        // The search form's service list: trace counts per service over the form's lookback (or custom range).
+        endpoints.MapGet("/search/counts", async (ISpanReader reader, TimeProvider clock, HttpContext context) =>
+        {
+            var form = Model.SearchForm.FromQueryString(context.Request.QueryString.Value ?? string.Empty);
+            var window = new Model.SearchForm { Lookback = form.Lookback, Start = form.Start, End = form.End };
+            if (!window.TryBuild(clock.GetUtcNow(), out var query, out var error))
+            {
+                return Results.BadRequest(error);
+            }
+
+            var counts = await Model.ServiceCounts.CountAsync(reader, query.StartTimeMinUnixNano, query.StartTimeMaxUnixNano, context.RequestAborted);
+            context.Response.Headers.CacheControl = "no-cache";
+            return Results.Json(new { counts = counts.Select(c => new { service = c.Service, count = c.Count, atLeast = c.AtLeast, label = Model.ServiceCounts.Label(c) }) });
+        });
+
+        // "Open file": parses an uploaded trace file (OTLP/JSON or Jaeger JSON) into the same model, with span
+        // details included. Nothing is stored. The body is the raw file (not a form), so no antiforgery token applies:
+        // the answer goes only to the page that sent the file.
+        endpoints.MapPost("/open/model", async (HttpContext context) =>
+        {
+            // Trace files are bigger than export batches (a 100,000-span Jaeger JSON is tens of MB): own limit.
+            if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+            {
+                size.MaxRequestBodySize = MaxOpenFileBytes;
+            }
+
+            if (context.Request.ContentLength > MaxOpenFileBytes)
+            {
+                return Results.Text(TooBig, "text/plain; charset=utf-8", statusCode: StatusCodes.Status413PayloadTooLarge);
+            }
+
+            using var body = new MemoryStream();
+            try
+            {
+                await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            }
+            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return Results.Text(TooBig, "text/plain; charset=utf-8", statusCode: StatusCodes.Status413PayloadTooLarge);
+            }
+
+            try
+            {
+                var opened = Model.TraceFile.Read(body.GetBuffer().AsSpan(0, (int)body.Length));
+                context.Response.Headers.CacheControl = "no-store";
+                return Results.Bytes(Model.TraceModel.ToUtf8Json(Model.TraceView.Build(opened.Trace), details: true, opened.Notes), "application/json");
+            }
+            catch (FormatException ex)
+            {
+                return Results.Text(ex.Message, "text/plain; charset=utf-8", statusCode: StatusCodes.Status400BadRequest);
+            }
+        });
 
         endpoints.MapGet("/assets/{name}", (string name, HttpContext context) =>
         {
@@ -80,6 +166,11 @@ public static class AlmanacWebExtensions
         });
         return endpoints;
     }
+
+    /// <summary>Largest file "Open file" reads (it is parsed in memory).</summary>
+    public const long MaxOpenFileBytes = 256L * 1024 * 1024;
+
+    private const string TooBig = "The file is larger than 256 MB, the most Open file reads.";
 
     private const string NotFoundPage = """
         <!DOCTYPE html>

@@ -150,6 +150,44 @@ public sealed class BrowserFixture : IAsyncLifetime
         throw new TimeoutException($"trace {traceId.ToHex()} did not become queryable");
     }
 
+    /// <summary>Posts a big trace in batches and waits until the trace page's model holds every span.</summary>
+    public async Task PostManyAsync(TraceId traceId, IReadOnlyList<(string Service, Span Span)> spans, int batchSize)
+    {
+        for (var i = 0; i < spans.Count; i += batchSize)
+        {
+            var request = new ExportTraceServiceRequest();
+            foreach (var group in spans.Skip(i).Take(batchSize).GroupBy(s => s.Service))
+            {
+                var scopeSpans = new ScopeSpans { Scope = TestData.CreateScope("web.tests", "1.0") };
+                scopeSpans.Spans.Add(group.Select(g => g.Span));
+                var resourceSpans = new ResourceSpans { Resource = TestData.CreateResource(group.Key) };
+                resourceSpans.ScopeSpans.Add(scopeSpans);
+                request.ResourceSpans.Add(resourceSpans);
+            }
+
+            using var response = await Http.PostAsync(new Uri(Almanac.HttpEndpoint, "/v1/traces"), OtlpRequests.Protobuf(request));
+            response.EnsureSuccessStatusCode();
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(180);
+        while (DateTime.UtcNow < deadline)
+        {
+            using var get = await Http.GetAsync(new Uri(Almanac.UiEndpoint, "/trace/" + traceId.ToHex() + "/model"));
+            if (get.IsSuccessStatusCode)
+            {
+                using var model = System.Text.Json.JsonDocument.Parse(await get.Content.ReadAsStreamAsync());
+                if (model.RootElement.GetProperty("spanCount").GetInt32() >= spans.Count)
+                {
+                    return;
+                }
+            }
+
+            await Task.Delay(500);
+        }
+
+        throw new TimeoutException($"trace {traceId.ToHex()} did not become queryable");
+    }
+
     private static int CountOccurrences(string text, string value)
     {
         var count = 0;

@@ -62,6 +62,8 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await Assertions.Expect(page.Locator("#results .result")).ToHaveCountAsync(9);
         await Assertions.Expect(page.Locator("#scatter circle")).ToHaveCountAsync(9);
         await Assertions.Expect(page.Locator("#f-service")).ToHaveValueAsync("shop-frontend");
+        await Assertions.Expect(page.Locator("#f-service option[value='shop-frontend']")).ToHaveTextAsync("shop-frontend  (9 traces)");
+        await Assertions.Expect(page.Locator("#f-service option[value='shop-payments']")).ToHaveTextAsync("shop-payments  (1 trace)");
         await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
         await ScreenshotAsync(page, "search");
 
@@ -69,6 +71,11 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await page.ClickAsync("#attribute-keys summary");
         await page.ClickAsync("#attribute-keys button.key[data-key='http.route']");
         await Assertions.Expect(page.Locator("#f-tags")).ToHaveValueAsync("http.route=");
+
+        // ... and offer the values the key had in recent traces; picking one completes the line.
+        await Assertions.Expect(page.Locator("#attribute-values button.value")).ToHaveTextAsync(["/checkout"]);
+        await page.ClickAsync("#attribute-values button.value");
+        await Assertions.Expect(page.Locator("#f-tags")).ToHaveValueAsync("http.route=/checkout");
         await page.FillAsync("#f-tags", "");
 
         // Changing the service reloads the operation list from the API.
@@ -252,5 +259,208 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await Assertions.Expect(page.Locator("#find-count")).ToHaveTextAsync("1 match");
         await ScreenshotAsync(page, "trace-10k");
         Assert.True(loaded < TimeSpan.FromSeconds(60), $"10,000-span trace took {loaded} to load");
+    }
+
+    [Fact]
+    public async Task Hundred_thousand_span_trace_opens_and_scrolls_to_the_last_span()
+    {
+        const int Count = 100_000;
+        var traceId = BrowserFixture.RandomTraceId();
+        var t0 = BrowserFixture.NowNanos() - (120_000 * Ms);
+        var ids = new SpanId[Count];
+        var spans = new List<(string, Span)>(Count);
+        for (var i = 0; i < Count; i++)
+        {
+            ids[i] = TestData.NewSpanId();
+            SpanId? parent = i == 0 ? null : ids[(i - 1) / 8];
+            spans.Add(($"svc-{i % 7}", TestData.CreateSpan(traceId, ids[i], parent, $"op-{i}", Span.Types.SpanKind.Internal, t0 + (i * 10_000L),
+                i == 0 ? 1_100 * Ms : 200_000L + (i % 13 * 10_000L))));
+        }
+
+        var posting = System.Diagnostics.Stopwatch.StartNew();
+        await fixture.PostManyAsync(traceId, spans, 10_000);
+        output.WriteLine($"100,000 spans posted and stored in {posting.Elapsed}");
+
+        var page = await fixture.NewPageAsync();
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await page.GotoAsync($"/trace/{traceId.ToHex()}", new PageGotoOptions { Timeout = 180_000 });
+        output.WriteLine($"page HTML loaded in {watch.Elapsed}");
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'", null, new PageWaitForFunctionOptions { Timeout = 180_000 });
+        output.WriteLine($"timeline rendered in {watch.Elapsed}");
+        await Assertions.Expect(page.Locator("#span-count")).ToHaveTextAsync("100000");
+        Assert.Equal("100000", await page.Locator("#timeline-body").GetAttributeAsync("data-rows"));
+        Assert.InRange(await page.Locator("#timeline-body .tl-row").CountAsync(), 10, 200);
+        await Assertions.Expect(page.Locator("#timeline-status")).ToBeEmptyAsync(); // nothing was cut
+
+        // The last span in depth-first order is the last child of the deepest last branch: find it by its row id.
+        await page.EvaluateAsync("() => { const b = document.getElementById('timeline-body'); b.scrollTop = b.scrollHeight; }");
+        var last = page.Locator($"#row-{Count - 1}");
+        await Assertions.Expect(last).ToBeVisibleAsync();
+        output.WriteLine($"scrolled to the last span at {watch.Elapsed}");
+        await Assertions.Expect(last.Locator(".op")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^op-\\d+$"));
+
+        // The page stays responsive: find across all 100,000 spans.
+        await page.FillAsync("#find", "op-99999");
+        await Assertions.Expect(page.Locator("#find-count")).ToHaveTextAsync("1 match");
+        output.WriteLine($"found a span at {watch.Elapsed}");
+        await ScreenshotAsync(page, "trace-100k");
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task Minimap_drag_zooms_the_time_axis_and_reset_restores_it()
+    {
+        var traceId = BrowserFixture.RandomTraceId();
+        var t0 = BrowserFixture.NowNanos() - (5_000 * Ms);
+        var rootId = TestData.NewSpanId();
+        var spans = new List<(string, Span)> { ("mm-api", TestData.CreateSpan(traceId, rootId, null, "GET /", Span.Types.SpanKind.Server, t0, 1_000 * Ms)) };
+        for (var i = 0; i < 10; i++)
+        {
+            spans.Add(("mm-db", TestData.CreateSpan(traceId, TestData.NewSpanId(), rootId, "q" + i, Span.Types.SpanKind.Client, t0 + (i * 100 * Ms), 80 * Ms)));
+        }
+
+        await fixture.PostAsync(traceId, spans, spans.Count);
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync($"/trace/{traceId.ToHex()}");
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
+        var ticks = page.Locator("#ticks span");
+        await Assertions.Expect(ticks.Last).ToHaveTextAsync("1s");
+        await Assertions.Expect(page.Locator("#zoom-reset")).ToBeHiddenAsync();
+
+        // Drag over the first quarter of the minimap: the axis now ends near 250ms.
+        var box = (await page.Locator("#minimap-canvas").BoundingBoxAsync())!;
+        await page.Mouse.MoveAsync(box.X + 2, box.Y + (box.Height / 2));
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(box.X + (box.Width * 0.1f), box.Y + (box.Height / 2), new MouseMoveOptions { Steps = 4 });
+        await page.Mouse.MoveAsync(box.X + (box.Width * 0.25f), box.Y + (box.Height / 2), new MouseMoveOptions { Steps = 4 });
+        await page.Mouse.UpAsync();
+        await Assertions.Expect(page.Locator("#zoom-reset")).ToBeVisibleAsync();
+        var lastTick = await ticks.Last.TextContentAsync();
+        output.WriteLine($"zoomed axis ends at {lastTick}");
+        Assert.Matches("^2[2-5]\\d(\\.\\d+)?ms$", lastTick);
+        await Assertions.Expect(page.Locator("#minimap-window")).ToBeVisibleAsync();
+        await ScreenshotAsync(page, "trace-minimap-zoom");
+
+        // Spans outside the window have no bar; the ones inside are drawn wider.
+        Assert.Equal(0, await page.Locator("#row-10 .bar").CountAsync()); // q9 starts at 900ms
+
+        await page.ClickAsync("#zoom-reset");
+        await Assertions.Expect(ticks.Last).ToHaveTextAsync("1s");
+        await Assertions.Expect(page.Locator("#zoom-reset")).ToBeHiddenAsync();
+        Assert.Equal(1, await page.Locator("#row-10 .bar").CountAsync());
+    }
+
+    [Fact]
+    public async Task Open_file_shows_OTLP_and_Jaeger_JSON_without_storing_and_explains_bad_files()
+    {
+        // A stored trace, downloaded in both formats the query API speaks.
+        var traceId = BrowserFixture.RandomTraceId();
+        var t0 = BrowserFixture.NowNanos() - (5_000 * Ms);
+        var rootId = TestData.NewSpanId();
+        await fixture.PostAsync(traceId,
+        [
+            ("file-web", TestData.CreateSpan(traceId, rootId, null, "GET /file", Span.Types.SpanKind.Server, t0, 100 * Ms, attributes: [TestData.Attr("http.route", "/file")])),
+            ("file-db", TestData.CreateSpan(traceId, TestData.NewSpanId(), rootId, "SELECT file", Span.Types.SpanKind.Client, t0 + (10 * Ms), 50 * Ms,
+                Status.Types.StatusCode.Error, [TestData.Attr("db.system", "sqlite")])),
+            ("file-web", TestData.CreateSpan(traceId, TestData.NewSpanId(), rootId, "<b>render</b>", Span.Types.SpanKind.Internal, t0 + (70 * Ms), 20 * Ms)),
+        ], 3);
+        var dir = Directory.CreateTempSubdirectory("almanac-open-");
+        async Task<string> SaveAsync(string name, string url)
+        {
+            var path = Path.Combine(dir.FullName, name);
+            await File.WriteAllTextAsync(path, await fixture.Http.GetStringAsync(new Uri(fixture.Almanac.UiEndpoint, url)));
+            return path;
+        }
+
+        var jaeger = await SaveAsync("jaeger.json", "/api/traces/" + traceId.ToHex());
+        var v3 = await SaveAsync("otlp-v3.json", "/api/v3/traces/" + traceId.ToHex());
+
+        // An OTLP/HTTP JSON body of a trace that was never sent to almanac.
+        var fileTrace = BrowserFixture.RandomTraceId();
+        var otlpBody = Path.Combine(dir.FullName, "body.json");
+        await File.WriteAllTextAsync(otlpBody, $$$"""
+            {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"only-in-file"}}]},
+              "scopeSpans":[{"scope":{"name":"lib","version":"1"},"spans":[
+                {"traceId":"{{{fileTrace.ToHex()}}}","spanId":"00000000000000a1","name":"file root","kind":2,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000300000000",
+                 "attributes":[{"key":"from","value":{"stringValue":"<img src=x onerror=alert(1)>"}}]},
+                {"traceId":"{{{fileTrace.ToHex()}}}","spanId":"00000000000000a2","parentSpanId":"00000000000000a1","name":"file child","startTimeUnixNano":"1700000000100000000","endTimeUnixNano":"1700000000200000000",
+                 "status":{"code":2,"message":"boom"},"events":[{"name":"retry","timeUnixNano":"1700000000150000000"}]}]}]}]}
+            """);
+        var notTrace = Path.Combine(dir.FullName, "not-a-trace.json");
+        await File.WriteAllTextAsync(notTrace, """{"hello": "world"}""");
+        var notJson = Path.Combine(dir.FullName, "not-json.json");
+        await File.WriteAllTextAsync(notJson, "this is not json");
+
+        var page = await fixture.NewPageAsync();
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+        var dialogs = 0;
+        page.Dialog += async (_, d) =>
+        {
+            dialogs++;
+            await d.DismissAsync();
+        };
+        await page.GotoAsync("/search");
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
+
+        // OTLP/JSON body, opened from the search page's top bar.
+        await page.SetInputFilesAsync("#open-file", otlpBody);
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/open$"));
+        await Assertions.Expect(page.Locator("#span-count")).ToHaveTextAsync("2");
+        await Assertions.Expect(page.Locator("#trace-title")).ToHaveTextAsync("only-in-file: file root");
+        await Assertions.Expect(page.Locator("#trace-id")).ToHaveTextAsync(fileTrace.ToHex());
+        await Assertions.Expect(page.Locator("#error-count")).ToHaveTextAsync("1");
+        await Assertions.Expect(page.Locator("#ticks span").Last).ToHaveTextAsync("300ms");
+        await page.Locator("#row-0 .op").ClickAsync();
+        await Assertions.Expect(page.Locator("#detail-attributes")).ToContainTextAsync("<img src=x onerror=alert(1)>");
+        await page.Locator("#row-1 .op").ClickAsync();
+        await Assertions.Expect(page.Locator("#detail-name")).ToHaveTextAsync("file child");
+        await Assertions.Expect(page.Locator("#detail-status")).ToHaveTextAsync("error: boom");
+        await Assertions.Expect(page.Locator("#detail-events")).ToContainTextAsync("retry");
+        await Assertions.Expect(page.Locator("#detail-scope")).ToHaveTextAsync("Instrumentation scope" + "lib 1");
+        await page.FillAsync("#find", "onerror");
+        await Assertions.Expect(page.Locator("#find-count")).ToHaveTextAsync("1 match");
+        await ScreenshotAsync(page, "open-file");
+        await AssertNothingInjectedAsync(page);
+        using (var stored = await fixture.Http.GetAsync(new Uri(fixture.Almanac.UiEndpoint, "/api/traces/" + fileTrace.ToHex())))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, stored.StatusCode); // shown, not stored
+        }
+
+        // Jaeger JSON, opened from the /open page itself.
+        await page.SetInputFilesAsync("#open-file", jaeger);
+        await Assertions.Expect(page.Locator("#trace-id")).ToHaveTextAsync(traceId.ToHex());
+        await Assertions.Expect(page.Locator("#span-count")).ToHaveTextAsync("3");
+        await Assertions.Expect(page.Locator("#trace-title")).ToHaveTextAsync("file-web: GET /file");
+        await Assertions.Expect(page.Locator("#error-count")).ToHaveTextAsync("1");
+        await Assertions.Expect(page.Locator("#timeline-body .op")).ToHaveTextAsync(["GET /file", "SELECT file", "<b>render</b>"]);
+        await page.Locator("#row-1 .op").ClickAsync();
+        await Assertions.Expect(page.Locator("#detail-kind")).ToHaveTextAsync("client");
+        await Assertions.Expect(page.Locator("#detail-attributes")).ToContainTextAsync("sqlite");
+
+        // OTLP/JSON from /api/v3.
+        await page.SetInputFilesAsync("#open-file", v3);
+        await Assertions.Expect(page.Locator("#open-file-name")).ToHaveTextAsync("otlp-v3.json");
+        await Assertions.Expect(page.Locator("#span-count")).ToHaveTextAsync("3");
+        await Assertions.Expect(page.Locator("#trace-title")).ToHaveTextAsync("file-web: GET /file");
+        await Assertions.Expect(page.Locator("#service-chips .chip")).ToHaveTextAsync(["file-db", "file-web"]);
+
+        // Bad files: a clear message, no trace.
+        await page.SetInputFilesAsync("#open-file", notTrace);
+        await Assertions.Expect(page.Locator("#open-error")).ToContainTextAsync("Could not open not-a-trace.json: The file is JSON but not a trace");
+        await Assertions.Expect(page.Locator("#opened")).ToBeHiddenAsync();
+        await page.SetInputFilesAsync("#open-file", notJson);
+        await Assertions.Expect(page.Locator("#open-error")).ToContainTextAsync("Could not open not-json.json: The file is not JSON");
+        await ScreenshotAsync(page, "open-file-error");
+
+        // Back returns to the search page the first file was opened from.
+        await page.GoBackAsync();
+        await Assertions.Expect(page.Locator("#search-form")).ToBeVisibleAsync();
+
+        Assert.Empty(errors);
+        Assert.Equal(0, dialogs);
+        dir.Delete(recursive: true);
     }
 }

@@ -64,7 +64,13 @@ public class HostileDataTests : ComponentTestBase
         Assert.Contains(payload, cut.Find("#detail-scope").TextContent);
         Assert.Contains(payload, cut.Find("#detail-status").TextContent);
         Assert.Contains(payload, cut.Find("#self-time").TextContent);
-        Assert.Contains(payload.ToLowerInvariant(), cut.Find("#timeline-body .tl-row").GetAttribute("data-text"));
+
+        // The timeline's model carries the payload only as JSON strings, with HTML-sensitive characters escaped.
+        var json = System.Text.Encoding.UTF8.GetString(Almanac.Web.Model.TraceModel.ToUtf8Json(Almanac.Web.Model.TraceView.Build(new Almanac.Core.Model.TraceData(traceId, spans))));
+        Assert.DoesNotContain("<", json);
+        Assert.DoesNotContain(">", json);
+        using var model = System.Text.Json.JsonDocument.Parse(json);
+        Assert.Equal(payload, model.RootElement.GetProperty("spans")[0][4].GetString());
     }
 
     [Theory]

@@ -111,6 +111,12 @@ public class SearchPageTests : ComponentTestBase
         var points = cut.FindAll("#scatter a");
         Assert.Equal(2, points.Count);
         Assert.Single(cut.FindAll("#scatter circle.err"));
+
+        // Axis labels: durations (0, half, max) and trace start times at both ends and the middle.
+        Assert.Equal(["20ms", "40ms", "0"], cut.FindAll("#scatter text.y-tick").Select(t => t.TextContent));
+        Assert.Equal(3, cut.FindAll("#scatter text.x-tick").Count);
+        Assert.Contains("trace start (UTC)", cut.Find("#scatter").TextContent);
+        Assert.Contains("duration", cut.Find("#scatter .axis-title").TextContent);
         Assert.StartsWith("/api/traces?service=checkout&", cut.Find("#download-json").GetAttribute("href"));
     }
 
