@@ -167,10 +167,10 @@ public static class AlmanacWebExtensions
         return endpoints;
     }
 
-    /// <summary>Largest file "Open file" reads (it is parsed in memory).</summary>
-    public const long MaxOpenFileBytes = 256L * 1024 * 1024;
+    /// <summary>Largest file "Open file" reads: it is parsed in memory, so this bounds what one upload can cost.</summary>
+    public const long MaxOpenFileBytes = 64L * 1024 * 1024;
 
-    private const string TooBig = "The file is larger than 256 MB, the most Open file reads.";
+    private const string TooBig = "The file is larger than 64 MB, the most Open file reads.";
 
     private const string NotFoundPage = """
         <!DOCTYPE html>
