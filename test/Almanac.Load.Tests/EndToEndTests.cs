@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Almanac.Load.Templates;
 using Almanac.Server.Tests.EndToEnd;
@@ -16,7 +15,7 @@ public class EndToEndTests
     [InlineData(Protocol.HttpJson, true)]
     public async Task Sends_exactly_the_asked_spans_to_the_null_sink(Protocol protocol, bool gzip)
     {
-        await using var sink = await NullSink.StartAsync(new SinkOptions(FreePort(), FreePort(), CountSpans: true));
+        await using var sink = await NullSink.StartAsync(new SinkOptions(AlmanacProcess.FreePort(), AlmanacProcess.FreePort(), CountSpans: true));
         var port = protocol == Protocol.Grpc ? sink.GrpcPort : sink.HttpPort;
         var summary = await new TraceLoad(Options(new Uri($"http://127.0.0.1:{port}"), protocol) with { Gzip = gzip }).RunAsync(CancellationToken.None);
 
@@ -82,12 +81,6 @@ public class EndToEndTests
         Timeout = TimeSpan.FromSeconds(60),
     };
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 public class RetryAndRejectionTests
@@ -98,7 +91,7 @@ public class RetryAndRejectionTests
     [InlineData(Protocol.HttpJson)]
     public async Task Retries_after_throttling_and_counts_rejected_spans(Protocol protocol)
     {
-        await using var sink = await NullSink.StartAsync(new SinkOptions(FreePort(), FreePort(), CountSpans: true, RefuseFirst: 2, RejectSpans: 7));
+        await using var sink = await NullSink.StartAsync(new SinkOptions(AlmanacProcess.FreePort(), AlmanacProcess.FreePort(), CountSpans: true, RefuseFirst: 2, RejectSpans: 7));
         var port = protocol == Protocol.Grpc ? sink.GrpcPort : sink.HttpPort;
         var summary = await new TraceLoad(new TraceLoadOptions
         {
@@ -121,10 +114,4 @@ public class RetryAndRejectionTests
         Assert.True(summary.ElapsedSeconds >= (protocol == Protocol.Grpc ? 0.6 : 2.0), $"elapsed {summary.ElapsedSeconds}s");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -1,5 +1,4 @@
-using System.Net;
-using System.Net.Sockets;
+using Almanac.Server.Tests.EndToEnd;
 using Almanac.Load.Templates;
 using OpenTelemetry.Proto.Collector.Logs.V1;
 using OpenTelemetry.Proto.Collector.Metrics.V1;
@@ -59,7 +58,7 @@ public class LogsAndMetricsTests
     [InlineData(Signal.Metrics, Protocol.HttpProtobuf)]
     public async Task Logs_and_metrics_reach_the_null_sink(Signal signal, Protocol protocol)
     {
-        await using var sink = await NullSink.StartAsync(new SinkOptions(FreePort(), FreePort()));
+        await using var sink = await NullSink.StartAsync(new SinkOptions(AlmanacProcess.FreePort(), AlmanacProcess.FreePort()));
         var port = protocol == Protocol.Grpc ? sink.GrpcPort : sink.HttpPort;
         var summary = await new TraceLoad(new TraceLoadOptions
         {
@@ -77,10 +76,4 @@ public class LogsAndMetricsTests
         Assert.Equal(0, sink.Errors);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -72,7 +72,7 @@ public sealed class DiceTraceTests(AlmanacFixture fixture) : IClassFixture<Alman
     public async Task SlowApiDown_RollIsStillServed_AndShutdownFlushesTheTrace()
     {
         var environment = fixture.TelemetryEnvironment(serviceName: "dice-down");
-        environment["SLOW_API_URL"] = $"http://127.0.0.1:{SampleProcess.FreePort()}/"; // nothing listens there
+        environment["SLOW_API_URL"] = $"http://127.0.0.1:{AlmanacProcess.FreePort()}/"; // nothing listens there
         environment["OTEL_BSP_SCHEDULE_DELAY"] = "60000"; // only the shutdown flush can deliver the spans in time
         await using var dice = await SampleProcess.StartServiceAsync("Dice", environment);
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using Almanac.Server.Tests.EndToEnd;
 
 namespace Almanac.Samples.Tests.EndToEnd;
 
@@ -43,7 +43,7 @@ public sealed class SampleProcess : IAsyncDisposable
     /// <summary>Starts dice or responder on a free loopback port and waits until it answers /healthz.</summary>
     public static async Task<SampleProcess> StartServiceAsync(string name, IDictionary<string, string> environment)
     {
-        var port = FreePort();
+        var port = AlmanacProcess.FreePort();
         var url = new Uri($"http://127.0.0.1:{port}/");
         var process = Start(name, Dll(name), ["--urls", $"http://127.0.0.1:{port}"], environment);
         var sample = new SampleProcess(name, process.Process) { BaseUrl = url };
@@ -61,31 +61,8 @@ public sealed class SampleProcess : IAsyncDisposable
         return sample;
     }
 
-    /// <summary>Path of a sample's built dll, in the same configuration as the tests (like AlmanacProcess.ServerDll).</summary>
-    public static string Dll(string name)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Almanac.slnx")))
-        {
-            dir = dir.Parent;
-        }
-
-        if (dir is null)
-        {
-            throw new InvalidOperationException("Cannot find the repository root (Almanac.slnx) above " + AppContext.BaseDirectory);
-        }
-
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        var dll = Path.Combine(dir.FullName, "samples", name, "bin", configuration, "net10.0", name + ".dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the solution first; sample not found", dll);
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>Path of a sample's built dll, in the same configuration as the tests.</summary>
+    public static string Dll(string name) => AlmanacProcess.BuiltDll(Path.Combine("samples", name), name);
 
     /// <summary>Waits until the output contains <paramref name="text"/>.</summary>
     public async Task WaitForOutputAsync(Func<string, bool> condition, TimeSpan timeout, string what)

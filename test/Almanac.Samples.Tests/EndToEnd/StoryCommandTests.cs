@@ -10,12 +10,12 @@ public sealed class StoryCommandTests
     public async Task Story_RollsPrintsTraceLinks_AndCtrlCStopsEverythingAfterFlushing()
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "almanac-story-" + Guid.NewGuid().ToString("N"));
-        var uiPort = SampleProcess.FreePort();
+        var uiPort = AlmanacProcess.FreePort();
         string[] args =
         [
             "--interval", "0.2", "--data-dir", dataDir, "--ui-port", $"{uiPort}",
-            "--otlp-grpc-port", $"{SampleProcess.FreePort()}", "--otlp-http-port", $"{SampleProcess.FreePort()}",
-            "--dice-port", $"{SampleProcess.FreePort()}", "--responder-port", $"{SampleProcess.FreePort()}",
+            "--otlp-grpc-port", $"{AlmanacProcess.FreePort()}", "--otlp-http-port", $"{AlmanacProcess.FreePort()}",
+            "--dice-port", $"{AlmanacProcess.FreePort()}", "--responder-port", $"{AlmanacProcess.FreePort()}",
         ];
         try
         {

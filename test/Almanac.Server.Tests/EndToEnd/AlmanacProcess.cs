@@ -62,25 +62,31 @@ public sealed class AlmanacProcess : IAsyncDisposable
         return almanac;
     }
 
-    /// <summary>Path of the built almanac.dll beside this test assembly's configuration.</summary>
-    public static string ServerDll()
+    /// <summary>The repository root (where Almanac.slnx is), found above the test assembly.</summary>
+    public static string RepositoryRoot
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Almanac.slnx")))
+        get
         {
-            dir = dir.Parent;
-        }
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Almanac.slnx")))
+            {
+                dir = dir.Parent;
+            }
 
-        if (dir is null)
-        {
-            throw new InvalidOperationException("Cannot find the repository root (Almanac.slnx) above " + AppContext.BaseDirectory);
+            return dir?.FullName ?? throw new InvalidOperationException("Cannot find the repository root (Almanac.slnx) above " + AppContext.BaseDirectory);
         }
-
-        // Same configuration (Debug/Release) as the tests.
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        var dll = Path.Combine(dir.FullName, "src", "Almanac.Server", "bin", configuration, "net10.0", "almanac.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the solution first; almanac.dll not found", dll);
     }
+
+    /// <summary>A project's built dll, in the same configuration (Debug/Release) as the tests.</summary>
+    public static string BuiltDll(string projectDirectory, string assemblyName)
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var dll = Path.Combine(RepositoryRoot, projectDirectory, "bin", configuration, "net10.0", assemblyName + ".dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"Build the solution first; {assemblyName}.dll not found", dll);
+    }
+
+    /// <summary>Path of the built almanac.dll beside this test assembly's configuration.</summary>
+    public static string ServerDll() => BuiltDll(Path.Combine("src", "Almanac.Server"), "almanac");
 
     /// <summary>Runs almanac to completion with the given arguments (for --help and bad options).</summary>
     public static async Task<(int ExitCode, string StdOut, string StdErr)> RunToExitAsync(params string[] args)
@@ -214,7 +220,8 @@ public sealed class AlmanacProcess : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port free at the time of asking.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

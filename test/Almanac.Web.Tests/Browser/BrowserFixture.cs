@@ -24,21 +24,7 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
 
-    public static string RepositoryRoot
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Almanac.slnx")))
-            {
-                dir = dir.Parent;
-            }
-
-            return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
-        }
-    }
-
-    public static string ScreenshotDir => Path.Combine(RepositoryRoot, "TestResults", "screenshots");
+    public static string ScreenshotDir => Path.Combine(AlmanacProcess.RepositoryRoot, "TestResults", "screenshots");
 
     public async Task InitializeAsync()
     {
@@ -115,8 +101,8 @@ public sealed class BrowserFixture : IAsyncLifetime
         return await context.NewPageAsync();
     }
 
-    /// <summary>Posts spans over OTLP/HTTP protobuf, one ResourceSpans per service, and waits until the trace is queryable.</summary>
-    public async Task PostAsync(TraceId traceId, IEnumerable<(string Service, Span Span)> spans, int expectedSpans)
+    /// <summary>One export request, one ResourceSpans per service.</summary>
+    private static ExportTraceServiceRequest Request(IEnumerable<(string Service, Span Span)> spans)
     {
         var request = new ExportTraceServiceRequest();
         foreach (var group in spans.GroupBy(s => s.Service))
@@ -128,7 +114,13 @@ public sealed class BrowserFixture : IAsyncLifetime
             request.ResourceSpans.Add(resourceSpans);
         }
 
-        using var response = await Http.PostAsync(new Uri(Almanac.HttpEndpoint, "/v1/traces"), OtlpRequests.Protobuf(request));
+        return request;
+    }
+
+    /// <summary>Posts spans over OTLP/HTTP protobuf, one ResourceSpans per service, and waits until the trace is queryable.</summary>
+    public async Task PostAsync(TraceId traceId, IEnumerable<(string Service, Span Span)> spans, int expectedSpans)
+    {
+        using var response = await Http.PostAsync(new Uri(Almanac.HttpEndpoint, "/v1/traces"), OtlpRequests.Protobuf(Request(spans)));
         response.EnsureSuccessStatusCode();
 
         var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -155,17 +147,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     {
         for (var i = 0; i < spans.Count; i += batchSize)
         {
-            var request = new ExportTraceServiceRequest();
-            foreach (var group in spans.Skip(i).Take(batchSize).GroupBy(s => s.Service))
-            {
-                var scopeSpans = new ScopeSpans { Scope = TestData.CreateScope("web.tests", "1.0") };
-                scopeSpans.Spans.Add(group.Select(g => g.Span));
-                var resourceSpans = new ResourceSpans { Resource = TestData.CreateResource(group.Key) };
-                resourceSpans.ScopeSpans.Add(scopeSpans);
-                request.ResourceSpans.Add(resourceSpans);
-            }
-
-            using var response = await Http.PostAsync(new Uri(Almanac.HttpEndpoint, "/v1/traces"), OtlpRequests.Protobuf(request));
+            using var response = await Http.PostAsync(new Uri(Almanac.HttpEndpoint, "/v1/traces"), OtlpRequests.Protobuf(Request(spans.Skip(i).Take(batchSize))));
             response.EnsureSuccessStatusCode();
         }
 
