@@ -97,7 +97,11 @@ public sealed class BrowserFixture : IAsyncLifetime
             ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
             ColorScheme = ColorScheme.Light,
         });
-        context.SetDefaultTimeout(30_000);
+        // Generous bounds, not timings: CI runs every test assembly at once on two cores, and a page waiting on a
+        // starved server must not fail a test whose assertions would hold a moment later.
+        context.SetDefaultTimeout(90_000);
+        context.SetDefaultNavigationTimeout(90_000);
+        Assertions.SetDefaultExpectTimeout(90_000);
         return await context.NewPageAsync();
     }
 
