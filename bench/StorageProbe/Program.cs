@@ -54,7 +54,7 @@ if (only is "all" or "file")
 async Task ProbeDuckDb()
 {
     var path = Path.Combine(directory, "spans.duckdb");
-    var store = new DuckDbSpanStore(path);
+    var store = new DuckDbStore(path);
     await store.InitializeAsync();
     var sw = Stopwatch.StartNew();
     var checkpoint = 0;
@@ -62,7 +62,7 @@ async Task ProbeDuckDb()
     foreach (var batch in batches)
     {
         var t = Stopwatch.StartNew();
-        await store.WriteAsync(new SpanBatch(batch, ++checkpoint));
+        await store.WriteAsync(new TelemetryBatch(batch, ++checkpoint));
         batchLatencies.Add(t.Elapsed.TotalMilliseconds);
     }
 

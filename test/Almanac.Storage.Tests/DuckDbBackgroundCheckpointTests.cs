@@ -21,7 +21,7 @@ public sealed class DuckDbBackgroundCheckpointTests : IDisposable
     public async Task Write_CheckpointAfterEveryBatchWithConcurrentReads_KeepsEverySpanAcrossReopen()
     {
         var traceIds = new List<TraceId>();
-        await using (var store = new DuckDbSpanStore(DatabasePath, logger: null, backgroundCheckpointWalBytes: 1))
+        await using (var store = new DuckDbStore(DatabasePath, logger: null, backgroundCheckpointWalBytes: 1))
         {
             await store.InitializeAsync();
             var writer = Task.Run(async () =>
@@ -33,7 +33,7 @@ public sealed class DuckDbBackgroundCheckpointTests : IDisposable
                     var spans = Enumerable.Range(0, 50)
                         .Select(i => ToSpanData(CreateSpan(id, startUnixNano: BaseTimeUnixNano + (batch * 1_000_000L) + i, attributes: [Attr("n", (long)i)])))
                         .ToList();
-                    await store.WriteAsync(new SpanBatch(spans, batch + 1));
+                    await store.WriteAsync(new TelemetryBatch(spans, batch + 1));
                 }
             });
             while (!writer.IsCompleted)
@@ -47,7 +47,7 @@ public sealed class DuckDbBackgroundCheckpointTests : IDisposable
             await writer;
         }
 
-        await using var reopened = new DuckDbSpanStore(DatabasePath);
+        await using var reopened = new DuckDbStore(DatabasePath);
         await reopened.InitializeAsync();
         Assert.Equal(40, await reopened.GetCheckpointAsync());
         Assert.Equal(40, (await reopened.FindTraceIdsAsync(new TraceQuery { Limit = 100 })).Count);

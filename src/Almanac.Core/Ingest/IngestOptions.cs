@@ -11,8 +11,8 @@ public sealed class IngestOptions
     /// </summary>
     public long MaxPendingBytes { get; init; } = 64L * 1024 * 1024;
 
-    /// <summary>A batch is written to storage at this many spans...</summary>
-    public int MaxBatchSpans { get; init; } = 50_000;
+    /// <summary>A batch is written to storage at this many items (spans, log records, metric points)...</summary>
+    public int MaxBatchItems { get; init; } = 50_000;
 
     /// <summary>...or after this long, whichever comes first: the "queryable within a second" bound.</summary>
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(200);

@@ -3,22 +3,27 @@ using Almanac.Core.Model;
 using Almanac.Core.Storage;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Proto.Collector.Logs.V1;
+using OpenTelemetry.Proto.Collector.Metrics.V1;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 
 namespace Almanac.Core.Ingest;
 
 /// <summary>
 /// The transport-agnostic ingest service: receivers (gRPC, HTTP/protobuf, HTTP/JSON) hand it decoded requests and
-/// map its <see cref="IngestResult"/> to their protocol. Flow: validate → append to the write-ahead log (fsync,
+/// map its <see cref="IngestResult"/> to their protocol. All three signals share one write-ahead log and one store write path. Flow: validate → append to the write-ahead log (fsync,
 /// group-committed) → acknowledge → batch in the background into the store, whose checkpoint tells replay where
 /// to resume after a crash.
 /// </summary>
 public sealed class IngestPipeline : IAsyncDisposable
 {
+    // The first payload byte of a write-ahead-log record says which export request follows.
     private const byte TracesRecord = 1;
+    private const byte LogsRecord = 2;
+    private const byte MetricsRecord = 3;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(10);
 
-    private readonly ISpanStore _store;
+    private readonly ITelemetryStore _store;
     private readonly IngestOptions _options;
     private readonly ILogger<IngestPipeline> _logger;
     private readonly TimeProvider _time;
@@ -29,7 +34,7 @@ public sealed class IngestPipeline : IAsyncDisposable
     private long _storedCheckpoint;
     private volatile PipelineState _state = PipelineState.Starting;
 
-    public IngestPipeline(ISpanStore store, IngestOptions options, ILogger<IngestPipeline> logger, TimeProvider? time = null)
+    public IngestPipeline(ITelemetryStore store, IngestOptions options, ILogger<IngestPipeline> logger, TimeProvider? time = null)
     {
         _store = store;
         _options = options;
@@ -67,18 +72,51 @@ public sealed class IngestPipeline : IAsyncDisposable
         _state = PipelineState.Running;
     }
 
-    /// <summary>Validates and durably accepts an export. Returns only after the accepted spans are fsynced.</summary>
-    public async Task<IngestResult> ExportTracesAsync(ExportTraceServiceRequest request)
+    /// <summary>Validates and durably accepts a trace export. Returns only after the accepted spans are fsynced.</summary>
+    public Task<IngestResult> ExportTracesAsync(ExportTraceServiceRequest request)
     {
-        if (_state != PipelineState.Running)
+        if (NotRunning() is { } refused)
         {
-            return new IngestResult(IngestStatus.Unavailable, 0, _state == PipelineState.Starting ? "Almanac is starting up" : "Almanac is shutting down");
+            return Task.FromResult(refused);
         }
 
         var flat = TraceRequestFlattener.Flatten(request);
-        if (flat.Spans.Count == 0)
+        return AppendAsync(TracesRecord, request, new DurableItem(flat.Spans, [], [], flat.Spans.Count, 0, 0), flat.RejectedSpans, flat.RejectionMessage);
+    }
+
+    /// <summary>Validates and durably accepts a logs export. Returns only after the accepted records are fsynced.</summary>
+    public Task<IngestResult> ExportLogsAsync(ExportLogsServiceRequest request)
+    {
+        if (NotRunning() is { } refused)
         {
-            return IngestResult.Accepted(flat.RejectedSpans, flat.RejectionMessage);
+            return Task.FromResult(refused);
+        }
+
+        var flat = LogsRequestFlattener.Flatten(request);
+        return AppendAsync(LogsRecord, request, new DurableItem([], flat.Logs, [], flat.Logs.Count, 0, 0), flat.RejectedLogs, flat.RejectionMessage);
+    }
+
+    /// <summary>Validates and durably accepts a metrics export. Returns only after the accepted metrics are fsynced.</summary>
+    public Task<IngestResult> ExportMetricsAsync(ExportMetricsServiceRequest request)
+    {
+        if (NotRunning() is { } refused)
+        {
+            return Task.FromResult(refused);
+        }
+
+        var flat = MetricsRequestFlattener.Flatten(request);
+        return AppendAsync(MetricsRecord, request, new DurableItem([], [], flat.Metrics, flat.PointCount, 0, 0), flat.RejectedDataPoints, flat.RejectionMessage);
+    }
+
+    private IngestResult? NotRunning() => _state == PipelineState.Running
+        ? null
+        : new IngestResult(IngestStatus.Unavailable, 0, _state == PipelineState.Starting ? "Almanac is starting up" : "Almanac is shutting down");
+
+    private async Task<IngestResult> AppendAsync(byte recordType, IMessage request, DurableItem item, long rejected, string? rejectionMessage)
+    {
+        if (item.Count == 0 && item.Metrics.Count == 0)
+        {
+            return IngestResult.Accepted(rejected, rejectionMessage);
         }
 
         var size = request.CalculateSize();
@@ -91,11 +129,11 @@ public sealed class IngestPipeline : IAsyncDisposable
         }
 
         var payload = new byte[size + 1];
-        payload[0] = TracesRecord;
+        payload[0] = recordType;
         request.WriteTo(payload.AsSpan(1));
         try
         {
-            await _wal!.AppendAsync(payload, new DurableItem(flat.Spans, size, 0));
+            await _wal!.AppendAsync(payload, item with { Bytes = size });
         }
         catch (Exception ex) when (ex is ObjectDisposedException or IOException or ChannelClosedException)
         {
@@ -103,7 +141,7 @@ public sealed class IngestPipeline : IAsyncDisposable
             return new IngestResult(IngestStatus.Unavailable, 0, _state == PipelineState.Running ? "Almanac cannot write to disk" : "Almanac is shutting down");
         }
 
-        return IngestResult.Accepted(flat.RejectedSpans, flat.RejectionMessage);
+        return IngestResult.Accepted(rejected, rejectionMessage);
     }
 
     /// <summary>Stops accepting, lets queued appends finish, and writes everything acknowledged to the store.</summary>
@@ -140,30 +178,43 @@ public sealed class IngestPipeline : IAsyncDisposable
     private async Task ReplayAsync(long checkpoint, CancellationToken cancellationToken)
     {
         Interlocked.Exchange(ref _storedCheckpoint, checkpoint);
-        var spans = new List<SpanData>();
+        var batch = new BatchBuilder();
         long end = checkpoint;
         var records = 0;
         foreach (var record in _wal!.ReadFrom(checkpoint))
         {
             records++;
             end = record.EndPosition;
-            if (record.Payload[0] == TracesRecord)
+            var body = record.Payload.AsSpan(1);
+            switch (record.Payload[0])
             {
-                var request = ExportTraceServiceRequest.Parser.ParseFrom(record.Payload.AsSpan(1));
-                spans.AddRange(TraceRequestFlattener.Flatten(request).Spans);
+                case TracesRecord:
+                    batch.Spans.AddRange(TraceRequestFlattener.Flatten(ExportTraceServiceRequest.Parser.ParseFrom(body)).Spans);
+                    break;
+                case LogsRecord:
+                    batch.Logs.AddRange(LogsRequestFlattener.Flatten(ExportLogsServiceRequest.Parser.ParseFrom(body)).Logs);
+                    break;
+                case MetricsRecord:
+                    var metrics = MetricsRequestFlattener.Flatten(ExportMetricsServiceRequest.Parser.ParseFrom(body));
+                    batch.Metrics.AddRange(metrics.Metrics);
+                    batch.Points += metrics.PointCount;
+                    break;
+                default:
+                    // A record type from a newer Almanac: refusing to start beats silently dropping acknowledged data.
+                    throw new InvalidDataException($"Write-ahead log record of unknown type {record.Payload[0]} at position {record.EndPosition}; was the data directory written by a newer Almanac?");
             }
 
-            if (spans.Count >= _options.MaxBatchSpans)
+            if (batch.Count >= _options.MaxBatchItems)
             {
-                await _store.WriteAsync(new SpanBatch(spans, end), cancellationToken);
+                await _store.WriteAsync(batch.Build(end), cancellationToken);
                 Interlocked.Exchange(ref _storedCheckpoint, end);
-                spans = [];
+                batch = new BatchBuilder();
             }
         }
 
         if (records > 0)
         {
-            await _store.WriteAsync(new SpanBatch(spans, end), cancellationToken);
+            await _store.WriteAsync(batch.Build(end), cancellationToken);
             Interlocked.Exchange(ref _storedCheckpoint, end);
             _logger.LogInformation("Recovered {Records} acknowledged export(s) from the write-ahead log", records);
         }
@@ -174,21 +225,21 @@ public sealed class IngestPipeline : IAsyncDisposable
         var reader = _toStore.Reader;
         while (await reader.WaitToReadAsync())
         {
-            var spans = new List<SpanData>();
+            var batch = new BatchBuilder();
             long bytes = 0;
             long checkpoint = 0;
             var deadline = _time.GetTimestamp() + (long)(_options.FlushInterval.TotalSeconds * _time.TimestampFrequency);
             while (true)
             {
-                while (spans.Count < _options.MaxBatchSpans && reader.TryRead(out var item))
+                while (batch.Count < _options.MaxBatchItems && reader.TryRead(out var item))
                 {
-                    spans.AddRange(item.Spans);
+                    batch.Add(item);
                     bytes += item.Bytes;
                     checkpoint = item.EndPosition;
                 }
 
                 // Polling keeps one reader and no timers per batch; the interval is far below the flush bound.
-                if (spans.Count >= _options.MaxBatchSpans || _state != PipelineState.Running || _time.GetTimestamp() >= deadline)
+                if (batch.Count >= _options.MaxBatchItems || _state != PipelineState.Running || _time.GetTimestamp() >= deadline)
                 {
                     break;
                 }
@@ -196,18 +247,18 @@ public sealed class IngestPipeline : IAsyncDisposable
                 await Task.Delay(PollInterval, _time);
             }
 
-            if (spans.Count == 0)
+            if (checkpoint == 0)
             {
                 continue;
             }
 
-            await WriteWithRetryAsync(new SpanBatch(spans, checkpoint));
+            await WriteWithRetryAsync(batch.Build(checkpoint));
             Interlocked.Add(ref _pendingBytes, -bytes);
             _wal!.DeleteBefore(StoredCheckpoint);
         }
     }
 
-    private async Task WriteWithRetryAsync(SpanBatch batch)
+    private async Task WriteWithRetryAsync(TelemetryBatch batch)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -222,15 +273,43 @@ public sealed class IngestPipeline : IAsyncDisposable
                 // The spans are safe in the write-ahead log; keep trying, and leave them for replay when stopping.
                 if (_state != PipelineState.Running && attempt >= 3)
                 {
-                    _logger.LogError(ex, "Giving up writing {Count} spans while stopping; they stay in the write-ahead log and are replayed at the next start", batch.Spans.Count);
+                    _logger.LogError(ex, "Giving up writing {Count} spans, logs and metric points while stopping; they stay in the write-ahead log and are replayed at the next start", batch.Spans.Count + batch.Logs.Count + batch.Metrics.Count);
                     return;
                 }
 
-                _logger.LogError(ex, "Writing {Count} spans to storage failed (attempt {Attempt}); retrying", batch.Spans.Count, attempt);
+                _logger.LogError(ex, "Writing {Count} spans, logs and metric points to storage failed (attempt {Attempt}); retrying", batch.Spans.Count + batch.Logs.Count + batch.Metrics.Count, attempt);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 100 * (1 << Math.Min(attempt, 6)))), _time);
             }
         }
     }
 
-    private sealed record DurableItem(List<SpanData> Spans, long Bytes, long EndPosition);
+    /// <summary>What one acknowledged export adds to the store; <see cref="Count"/> is spans, log records or metric points.</summary>
+    private sealed record DurableItem(List<SpanData> Spans, List<LogRecordData> Logs, List<MetricData> Metrics, int Count, long Bytes, long EndPosition);
+
+    /// <summary>Gathers acknowledged exports of any signal into one store write.</summary>
+    private sealed class BatchBuilder
+    {
+        public List<SpanData> Spans { get; } = [];
+
+        public List<LogRecordData> Logs { get; } = [];
+
+        public List<MetricData> Metrics { get; } = [];
+
+        public int Points { get; set; }
+
+        public int Count => Spans.Count + Logs.Count + Points;
+
+        public void Add(DurableItem item)
+        {
+            Spans.AddRange(item.Spans);
+            Logs.AddRange(item.Logs);
+            Metrics.AddRange(item.Metrics);
+            if (item.Metrics.Count > 0)
+            {
+                Points += item.Count;
+            }
+        }
+
+        public TelemetryBatch Build(long checkpoint) => new(Spans, Logs, Metrics, checkpoint);
+    }
 }

@@ -2,7 +2,7 @@ namespace Almanac.Core.Ingest;
 
 public enum IngestStatus
 {
-    /// <summary>Durable: every valid span is in the write-ahead log. Check <see cref="IngestResult.RejectedSpans"/>.</summary>
+    /// <summary>Durable: every valid item is in the write-ahead log. Check <see cref="IngestResult.Rejected"/>.</summary>
     Accepted,
 
     /// <summary>Storage is behind; nothing was kept. The client should retry after <see cref="IngestResult.RetryAfter"/>.</summary>
@@ -13,7 +13,7 @@ public enum IngestStatus
 }
 
 /// <summary>The transport-neutral outcome of an export; receivers map it to HTTP or gRPC status.</summary>
-public readonly record struct IngestResult(IngestStatus Status, long RejectedSpans, string? Message)
+public readonly record struct IngestResult(IngestStatus Status, long Rejected, string? Message)
 {
     public TimeSpan RetryAfter => TimeSpan.FromSeconds(1);
 

@@ -89,9 +89,9 @@ internal static class AlmanacHost
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<ISpanStore>(sp => new DuckDbSpanStore(
-            Path.Combine(options.FullDataDir, "almanac.duckdb"), sp.GetRequiredService<ILogger<DuckDbSpanStore>>()));
-        builder.Services.AddSingleton<ISpanReader>(sp => sp.GetRequiredService<ISpanStore>());
+        builder.Services.AddSingleton<ITelemetryStore>(sp => new DuckDbStore(
+            Path.Combine(options.FullDataDir, "almanac.duckdb"), sp.GetRequiredService<ILogger<DuckDbStore>>()));
+        builder.Services.AddSingleton<ISpanReader>(sp => sp.GetRequiredService<ITelemetryStore>());
         builder.Services.AddSingleton(new IngestOptions
         {
             WalDirectory = Path.Combine(options.FullDataDir, "wal"),

@@ -4,7 +4,7 @@ using Almanac.Server.Configuration;
 namespace Almanac.Server.Hosting;
 
 /// <summary>Deletes data older than <c>--retention</c> at start and then periodically, while ingest and queries go on.</summary>
-internal sealed class RetentionService(ISpanStore store, AlmanacOptions options, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
+internal sealed class RetentionService(ITelemetryStore store, AlmanacOptions options, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -14,9 +14,9 @@ internal static class OtlpResponses
     public static ExportTraceServiceResponse TraceResponse(IngestResult result)
     {
         var response = new ExportTraceServiceResponse();
-        if (result.RejectedSpans > 0 || !string.IsNullOrEmpty(result.Message))
+        if (result.Rejected > 0 || !string.IsNullOrEmpty(result.Message))
         {
-            response.PartialSuccess = new ExportTracePartialSuccess { RejectedSpans = result.RejectedSpans, ErrorMessage = result.Message ?? string.Empty };
+            response.PartialSuccess = new ExportTracePartialSuccess { RejectedSpans = result.Rejected, ErrorMessage = result.Message ?? string.Empty };
         }
 
         return response;

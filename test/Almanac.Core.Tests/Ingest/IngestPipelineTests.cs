@@ -20,10 +20,10 @@ public sealed class IngestPipelineTests : IDisposable
         }
     }
 
-    private (IngestPipeline Pipeline, DuckDbSpanStore Store) Create(string storeName, long maxPendingBytes = 64 << 20, TimeSpan? flushInterval = null)
+    private (IngestPipeline Pipeline, DuckDbStore Store) Create(string storeName, long maxPendingBytes = 64 << 20, TimeSpan? flushInterval = null)
     {
         Directory.CreateDirectory(_dir);
-        var store = new DuckDbSpanStore(Path.Combine(_dir, storeName + ".duckdb"));
+        var store = new DuckDbStore(Path.Combine(_dir, storeName + ".duckdb"));
         var options = new IngestOptions
         {
             WalDirectory = Path.Combine(_dir, "wal"),

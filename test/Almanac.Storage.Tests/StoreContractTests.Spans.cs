@@ -10,29 +10,29 @@ using static Almanac.Testing.TestData;
 namespace Almanac.Storage.Tests;
 
 /// <summary>
-/// The one behavioural contract every <see cref="ISpanStore"/> backend must pass. A backend's test class only says
+/// The one behavioural contract every <see cref="ITelemetryStore"/> backend must pass. A backend's test class only says
 /// how to create (and reopen) a store; everything here goes through the contract, never backend internals.
 /// </summary>
-public abstract class SpanStoreContractTests : IAsyncLifetime
+public abstract partial class StoreContractTests : IAsyncLifetime
 {
     private const long Ms = 1_000_000;
     private const long Second = 1_000 * Ms;
 
-    private readonly List<ISpanStore> _opened = new();
+    private readonly List<ITelemetryStore> _opened = new();
 
     /// <summary>A fresh, empty store owned by this test; the suite initializes and disposes it.</summary>
-    protected abstract Task<ISpanStore> CreateStoreAsync();
+    protected abstract Task<ITelemetryStore> CreateStoreAsync();
 
     /// <summary>
     /// A new store instance over the same data as the one <see cref="CreateStoreAsync"/> made; only called for
     /// backends that declare <see cref="StoreCapabilities.Durable"/>, after the previous instance was disposed.
     /// </summary>
-    protected abstract Task<ISpanStore> ReopenStoreAsync();
+    protected abstract Task<ITelemetryStore> ReopenStoreAsync();
 
     /// <summary>Deletes whatever the test's stores left behind (temp directory, database).</summary>
     protected abstract Task CleanUpAsync();
 
-    private async Task<ISpanStore> OpenAsync()
+    private async Task<ITelemetryStore> OpenAsync()
     {
         var store = await CreateStoreAsync();
         _opened.Add(store);
@@ -40,7 +40,7 @@ public abstract class SpanStoreContractTests : IAsyncLifetime
         return store;
     }
 
-    private async Task<ISpanStore> ReopenAsync(ISpanStore previous)
+    private async Task<ITelemetryStore> ReopenAsync(ITelemetryStore previous)
     {
         await previous.DisposeAsync();
         var store = await ReopenStoreAsync();
@@ -61,7 +61,7 @@ public abstract class SpanStoreContractTests : IAsyncLifetime
         await CleanUpAsync();
     }
 
-    private static Task Write(ISpanStore store, long checkpoint, params SpanData[] spans) => store.WriteAsync(new SpanBatch(spans, checkpoint));
+    private static Task Write(ITelemetryStore store, long checkpoint, params SpanData[] spans) => store.WriteAsync(new TelemetryBatch(spans, checkpoint));
 
     private static SpanData Data(Span span, string service = "svc", Resource? resource = null, InstrumentationScope? scope = null) =>
         ToSpanData(span, resource ?? CreateResource(service), scope);
@@ -409,8 +409,8 @@ public abstract class SpanStoreContractTests : IAsyncLifetime
         var ids = Enumerable.Range(0, 10).Select(_ => NewTraceId()).ToList();
         // Pairs of traces share a start time, so the tie-break is exercised; written in shuffled order.
         var spans = ids.Select((id, i) => Data(CreateSpan(id, startUnixNano: T(i / 2 * 10)))).Reverse().ToList();
-        await store.WriteAsync(new SpanBatch(spans.Where((_, i) => i % 2 == 0).ToList(), 1));
-        await store.WriteAsync(new SpanBatch(spans.Where((_, i) => i % 2 == 1).ToList(), 2));
+        await store.WriteAsync(new TelemetryBatch(spans.Where((_, i) => i % 2 == 0).ToList(), 1));
+        await store.WriteAsync(new TelemetryBatch(spans.Where((_, i) => i % 2 == 1).ToList(), 2));
 
         var found = await store.FindTraceIdsAsync(new TraceQuery { Limit = 5 });
 
@@ -424,14 +424,14 @@ public abstract class SpanStoreContractTests : IAsyncLifetime
         var store = await OpenAsync();
         var ids = Enumerable.Range(0, 30).Select(_ => NewTraceId()).ToList();
         var spans = ids.SelectMany((id, i) => Enumerable.Range(0, 5).Select(j => Data(CreateSpan(id, startUnixNano: T((i * 10) + j))))).ToList();
-        await store.WriteAsync(new SpanBatch(spans, 1));
+        await store.WriteAsync(new TelemetryBatch(spans, 1));
 
         var found = await store.FindTraceIdsAsync(new TraceQuery { Limit = 25 });
 
         Assert.Equal(ids.AsEnumerable().Reverse().Take(25), found);
     }
 
-    private static Task<IReadOnlyList<TraceId>> Find(ISpanStore store, params (string Key, string Value)[] attributes) =>
+    private static Task<IReadOnlyList<TraceId>> Find(ITelemetryStore store, params (string Key, string Value)[] attributes) =>
         store.FindTraceIdsAsync(new TraceQuery { Attributes = attributes.Select(a => new KeyValuePair<string, string>(a.Key, a.Value)).ToList() });
 
     // ---------------------------------------------------------------- catalogue
@@ -516,7 +516,7 @@ public abstract class SpanStoreContractTests : IAsyncLifetime
         Assert.Equal(0, await store.GetCheckpointAsync());
 
         await Write(store, 17, Data(CreateSpan(NewTraceId())));
-        await store.WriteAsync(new SpanBatch([], 42));
+        await store.WriteAsync(new TelemetryBatch([], 42));
 
         Assert.Equal(42, await store.GetCheckpointAsync());
     }
@@ -600,7 +600,7 @@ public abstract class SpanStoreContractTests : IAsyncLifetime
     {
         var store = await OpenAsync();
         var oldTraces = Enumerable.Range(0, 50).Select(_ => NewTraceId()).ToList();
-        await store.WriteAsync(new SpanBatch(oldTraces.Select(id => Data(CreateSpan(id, startUnixNano: T(0)))).ToList(), 1));
+        await store.WriteAsync(new TelemetryBatch(oldTraces.Select(id => Data(CreateSpan(id, startUnixNano: T(0)))).ToList(), 1));
 
         var newTraces = new List<TraceId>();
         var writer = Task.Run(async () =>
@@ -609,7 +609,7 @@ public abstract class SpanStoreContractTests : IAsyncLifetime
             {
                 var ids = Enumerable.Range(0, 20).Select(_ => NewTraceId()).ToList();
                 newTraces.AddRange(ids);
-                await store.WriteAsync(new SpanBatch(ids.Select(id => Data(CreateSpan(id, startUnixNano: T(1_000 + batch)))).ToList(), batch + 2));
+                await store.WriteAsync(new TelemetryBatch(ids.Select(id => Data(CreateSpan(id, startUnixNano: T(1_000 + batch)))).ToList(), batch + 2));
             }
         });
         var retention = Task.Run(async () =>
@@ -650,7 +650,7 @@ public abstract class SpanStoreContractTests : IAsyncLifetime
                 var spans = Enumerable.Range(0, SpansPerTrace)
                     .Select(i => Data(CreateSpan(id, i == 0 ? root : null, i == 0 ? null : root, startUnixNano: T(b * 10 + i)), "concurrent"))
                     .ToList();
-                await store.WriteAsync(new SpanBatch(spans, b + 1));
+                await store.WriteAsync(new TelemetryBatch(spans, b + 1));
             }
         });
 
@@ -673,7 +673,7 @@ public abstract class SpanStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Write_TenThousandSpanBatch_StoresAllAndSearches()
+    public async Task Write_TenThousandTelemetryBatch_StoresAllAndSearches()
     {
         var store = await OpenAsync();
         var resources = Enumerable.Range(0, 5).Select(i => CreateResource("svc-" + i, Attr("host.name", "host-" + i))).ToArray();
@@ -687,7 +687,7 @@ public abstract class SpanStoreContractTests : IAsyncLifetime
                 attributes: [Attr("http.status_code", 200L + (i % 3)), Attr("i", (long)i)]), resource: resources[i % resources.Length]));
         }
 
-        await store.WriteAsync(new SpanBatch(spans, 10_000));
+        await store.WriteAsync(new TelemetryBatch(spans, 10_000));
 
         Assert.Equal(10, (await store.GetTraceAsync(traceIds[7]))!.Spans.Count);
         Assert.Equal(1_000, (await store.FindTraceIdsAsync(new TraceQuery { Limit = 5_000 })).Count);

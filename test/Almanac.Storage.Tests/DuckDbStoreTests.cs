@@ -4,15 +4,15 @@ using Almanac.Storage.DuckDb;
 namespace Almanac.Storage.Tests;
 
 /// <summary>The embedded DuckDB backend against the shared contract; each test gets its own database directory.</summary>
-public sealed class DuckDbSpanStoreTests : SpanStoreContractTests
+public sealed class DuckDbStoreTests : StoreContractTests
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("almanac-duckdb-").FullName;
 
     private string DatabasePath => Path.Combine(_directory, "spans.duckdb");
 
-    protected override Task<ISpanStore> CreateStoreAsync() => Task.FromResult<ISpanStore>(new DuckDbSpanStore(DatabasePath));
+    protected override Task<ITelemetryStore> CreateStoreAsync() => Task.FromResult<ITelemetryStore>(new DuckDbStore(DatabasePath));
 
-    protected override Task<ISpanStore> ReopenStoreAsync() => CreateStoreAsync();
+    protected override Task<ITelemetryStore> ReopenStoreAsync() => CreateStoreAsync();
 
     protected override Task CleanUpAsync()
     {

@@ -28,21 +28,21 @@ public interface ISpanReader
     Task<IReadOnlyList<AttributeKeyInfo>> GetAttributeKeysAsync(string? serviceName = null, CancellationToken cancellationToken = default);
 }
 
-/// <summary>Writes span batches. Batches are large (thousands of spans); a backend appends them without a round trip per span.</summary>
-public interface ISpanWriter
+/// <summary>Writes batches of spans, logs and metrics. Batches are large (thousands of items); a backend appends them without a round trip per item.</summary>
+public interface ITelemetryWriter
 {
-    Task WriteAsync(SpanBatch batch, CancellationToken cancellationToken = default);
+    Task WriteAsync(TelemetryBatch batch, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A storage backend: the embedded default, ClickHouse later. One contract test suite covers every backend.</summary>
-public interface ISpanStore : ISpanReader, ISpanWriter, IAsyncDisposable
+public interface ITelemetryStore : ISpanReader, ILogReader, IMetricReader, ITelemetryWriter, IAsyncDisposable
 {
     StoreCapabilities Capabilities { get; }
 
     /// <summary>Creates or migrates the schema. Called once before any other member.</summary>
     Task InitializeAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>The last <see cref="SpanBatch.Checkpoint"/> committed; 0 for an empty store.</summary>
+    /// <summary>The last <see cref="TelemetryBatch.Checkpoint"/> committed; 0 for an empty store.</summary>
     Task<long> GetCheckpointAsync(CancellationToken cancellationToken = default);
 
     /// <summary>

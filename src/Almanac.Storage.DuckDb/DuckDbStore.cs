@@ -18,7 +18,7 @@ namespace Almanac.Storage.DuckDb;
 /// lock and each commits in one transaction with its checkpoint); queries run concurrently on their own
 /// connections and see committed snapshots (DuckDB's MVCC).
 /// </summary>
-public sealed class DuckDbSpanStore : ISpanStore
+public sealed class DuckDbStore : ITelemetryStore
 {
     /// <summary>
     /// A catalogue row's last_seen is rewritten only when data this much newer arrives, so steady traffic does not
@@ -38,7 +38,7 @@ public sealed class DuckDbSpanStore : ISpanStore
     private readonly string _walPath;
     private readonly long _backgroundCheckpointWalBytes;
     private Task _backgroundCheckpoint = Task.CompletedTask;
-    private readonly ILogger<DuckDbSpanStore>? _logger;
+    private readonly ILogger<DuckDbStore>? _logger;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ConcurrentBag<DuckDBConnection> _readers = new();
     private readonly ConcurrentDictionary<long, ResourceEntry> _resources = new();
@@ -52,13 +52,13 @@ public sealed class DuckDbSpanStore : ISpanStore
     private DuckDBConnection? _writer;
     private bool _disposed;
 
-    public DuckDbSpanStore(string databaseFilePath, ILogger<DuckDbSpanStore>? logger = null)
+    public DuckDbStore(string databaseFilePath, ILogger<DuckDbStore>? logger = null)
         : this(databaseFilePath, logger, DefaultBackgroundCheckpointWalBytes)
     {
     }
 
     /// <summary>Lets tests checkpoint after every batch instead of after 64 MB of WAL.</summary>
-    internal DuckDbSpanStore(string databaseFilePath, ILogger<DuckDbSpanStore>? logger, long backgroundCheckpointWalBytes)
+    internal DuckDbStore(string databaseFilePath, ILogger<DuckDbStore>? logger, long backgroundCheckpointWalBytes)
     {
         _backgroundCheckpointWalBytes = backgroundCheckpointWalBytes;
         _connectionString = "Data Source=" + databaseFilePath;
@@ -78,7 +78,7 @@ public sealed class DuckDbSpanStore : ISpanStore
         _logger?.LogDebug("DuckDB span store opened at {ConnectionString}", _connectionString);
     }, cancellationToken);
 
-    public async Task WriteAsync(SpanBatch batch, CancellationToken cancellationToken = default)
+    public async Task WriteAsync(TelemetryBatch batch, CancellationToken cancellationToken = default)
     {
         await _writeLock.WaitAsync(cancellationToken);
         try
@@ -92,7 +92,7 @@ public sealed class DuckDbSpanStore : ISpanStore
         }
     }
 
-    private void WriteCore(SpanBatch batch)
+    private void WriteCore(TelemetryBatch batch)
     {
         var writer = Writer;
         var spans = batch.Spans;
