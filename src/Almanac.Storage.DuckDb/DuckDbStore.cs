@@ -18,7 +18,7 @@ namespace Almanac.Storage.DuckDb;
 /// lock and each commits in one transaction with its checkpoint); queries run concurrently on their own
 /// connections and see committed snapshots (DuckDB's MVCC).
 /// </summary>
-public sealed class DuckDbStore : ITelemetryStore
+public sealed partial class DuckDbStore : ITelemetryStore
 {
     /// <summary>
     /// A catalogue row's last_seen is rewritten only when data this much newer arrives, so steady traffic does not
