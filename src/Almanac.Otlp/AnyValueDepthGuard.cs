@@ -1,7 +1,10 @@
 using Almanac.Otlp.Json;
 using Google.Protobuf.Collections;
+using OpenTelemetry.Proto.Collector.Logs.V1;
+using OpenTelemetry.Proto.Collector.Metrics.V1;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using OpenTelemetry.Proto.Common.V1;
+using OpenTelemetry.Proto.Metrics.V1;
 
 namespace Almanac.Otlp;
 
@@ -56,6 +59,135 @@ internal static class AnyValueDepthGuard
                     }
                 }
             }
+        }
+    }
+
+    public static void Check(ExportLogsServiceRequest request)
+    {
+        int bad;
+        for (var r = 0; r < request.ResourceLogs.Count; r++)
+        {
+            var resourceLogs = request.ResourceLogs[r];
+            if (resourceLogs.Resource is { } resource && (bad = FirstTooDeep(resource.Attributes)) >= 0)
+            {
+                throw TooDeepError($"resourceLogs[{r}].resource", bad);
+            }
+
+            for (var s = 0; s < resourceLogs.ScopeLogs.Count; s++)
+            {
+                var scopeLogs = resourceLogs.ScopeLogs[s];
+                if (scopeLogs.Scope is { } scope && (bad = FirstTooDeep(scope.Attributes)) >= 0)
+                {
+                    throw TooDeepError($"resourceLogs[{r}].scopeLogs[{s}].scope", bad);
+                }
+
+                for (var i = 0; i < scopeLogs.LogRecords.Count; i++)
+                {
+                    var record = scopeLogs.LogRecords[i];
+                    if ((bad = FirstTooDeep(record.Attributes)) >= 0)
+                    {
+                        throw TooDeepError($"resourceLogs[{r}].scopeLogs[{s}].logRecords[{i}]", bad);
+                    }
+
+                    // The body is an AnyValue of its own: level 1, like an attribute value.
+                    if (record.Body is { } body && TooDeep(body, 1))
+                    {
+                        throw new OtlpFormatException($"resourceLogs[{r}].scopeLogs[{s}].logRecords[{i}].body: nested deeper than {OtlpJson.MaxAnyValueDepth} levels");
+                    }
+                }
+            }
+        }
+    }
+
+    public static void Check(ExportMetricsServiceRequest request)
+    {
+        int bad;
+        for (var r = 0; r < request.ResourceMetrics.Count; r++)
+        {
+            var resourceMetrics = request.ResourceMetrics[r];
+            if (resourceMetrics.Resource is { } resource && (bad = FirstTooDeep(resource.Attributes)) >= 0)
+            {
+                throw TooDeepError($"resourceMetrics[{r}].resource", bad);
+            }
+
+            for (var s = 0; s < resourceMetrics.ScopeMetrics.Count; s++)
+            {
+                var scopeMetrics = resourceMetrics.ScopeMetrics[s];
+                if (scopeMetrics.Scope is { } scope && (bad = FirstTooDeep(scope.Attributes)) >= 0)
+                {
+                    throw TooDeepError($"resourceMetrics[{r}].scopeMetrics[{s}].scope", bad);
+                }
+
+                for (var m = 0; m < scopeMetrics.Metrics.Count; m++)
+                {
+                    var metric = scopeMetrics.Metrics[m];
+                    var owner = $"resourceMetrics[{r}].scopeMetrics[{s}].metrics[{m}]";
+                    if ((bad = FirstTooDeep(metric.Metadata)) >= 0)
+                    {
+                        throw new OtlpFormatException($"{owner}.metadata[{bad}].value: nested deeper than {OtlpJson.MaxAnyValueDepth} levels");
+                    }
+
+                    foreach (var (attributes, exemplars, index) in PointsOf(metric))
+                    {
+                        if ((bad = FirstTooDeep(attributes)) >= 0)
+                        {
+                            throw TooDeepError($"{owner}.dataPoints[{index}]", bad);
+                        }
+
+                        for (var e = 0; e < exemplars.Count; e++)
+                        {
+                            if ((bad = FirstTooDeep(exemplars[e].FilteredAttributes)) >= 0)
+                            {
+                                throw new OtlpFormatException($"{owner}.dataPoints[{index}].exemplars[{e}].filteredAttributes[{bad}].value: nested deeper than {OtlpJson.MaxAnyValueDepth} levels");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static readonly RepeatedField<Exemplar> NoExemplars = [];
+
+    private static IEnumerable<(RepeatedField<KeyValue> Attributes, RepeatedField<Exemplar> Exemplars, int Index)> PointsOf(Metric metric)
+    {
+        switch (metric.DataCase)
+        {
+            case Metric.DataOneofCase.Gauge:
+                for (var i = 0; i < metric.Gauge.DataPoints.Count; i++)
+                {
+                    yield return (metric.Gauge.DataPoints[i].Attributes, metric.Gauge.DataPoints[i].Exemplars, i);
+                }
+
+                break;
+            case Metric.DataOneofCase.Sum:
+                for (var i = 0; i < metric.Sum.DataPoints.Count; i++)
+                {
+                    yield return (metric.Sum.DataPoints[i].Attributes, metric.Sum.DataPoints[i].Exemplars, i);
+                }
+
+                break;
+            case Metric.DataOneofCase.Histogram:
+                for (var i = 0; i < metric.Histogram.DataPoints.Count; i++)
+                {
+                    yield return (metric.Histogram.DataPoints[i].Attributes, metric.Histogram.DataPoints[i].Exemplars, i);
+                }
+
+                break;
+            case Metric.DataOneofCase.ExponentialHistogram:
+                for (var i = 0; i < metric.ExponentialHistogram.DataPoints.Count; i++)
+                {
+                    yield return (metric.ExponentialHistogram.DataPoints[i].Attributes, metric.ExponentialHistogram.DataPoints[i].Exemplars, i);
+                }
+
+                break;
+            case Metric.DataOneofCase.Summary:
+                for (var i = 0; i < metric.Summary.DataPoints.Count; i++)
+                {
+                    yield return (metric.Summary.DataPoints[i].Attributes, NoExemplars, i);
+                }
+
+                break;
         }
     }
 

@@ -1,5 +1,7 @@
 using Almanac.Otlp.Json;
 using Google.Protobuf;
+using OpenTelemetry.Proto.Collector.Logs.V1;
+using OpenTelemetry.Proto.Collector.Metrics.V1;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 
 namespace Almanac.Otlp;
@@ -20,12 +22,24 @@ public static class OtlpProtobuf
     /// The bytes are not a valid <c>ExportTraceServiceRequest</c>, or attribute values nest deeper than
     /// <see cref="OtlpJson.MaxAnyValueDepth"/>.
     /// </exception>
-    public static unsafe ExportTraceServiceRequest ParseTraceRequest(ReadOnlySpan<byte> bytes)
+    public static ExportTraceServiceRequest ParseTraceRequest(ReadOnlySpan<byte> bytes) =>
+        Parse<ExportTraceServiceRequest>(bytes, AnyValueDepthGuard.Check);
+
+    /// <summary>Parses an OTLP/HTTP or gRPC protobuf logs export body; same failure rules as <see cref="ParseTraceRequest"/>.</summary>
+    public static ExportLogsServiceRequest ParseLogsRequest(ReadOnlySpan<byte> bytes) =>
+        Parse<ExportLogsServiceRequest>(bytes, AnyValueDepthGuard.Check);
+
+    /// <summary>Parses an OTLP/HTTP or gRPC protobuf metrics export body; same failure rules as <see cref="ParseTraceRequest"/>.</summary>
+    public static ExportMetricsServiceRequest ParseMetricsRequest(ReadOnlySpan<byte> bytes) =>
+        Parse<ExportMetricsServiceRequest>(bytes, AnyValueDepthGuard.Check);
+
+    private static unsafe T Parse<T>(ReadOnlySpan<byte> bytes, Action<T> check)
+        where T : IMessage<T>, new()
     {
         if (bytes.IsEmpty)
         {
             // An empty body is a valid, empty request (all fields default) — and `fixed` would give a null pointer.
-            return new ExportTraceServiceRequest();
+            return new T();
         }
 
         try
@@ -36,9 +50,9 @@ public static class OtlpProtobuf
             {
                 using var stream = new UnmanagedMemoryStream(pointer, bytes.Length);
                 using var input = CodedInputStream.CreateWithLimits(stream, int.MaxValue, RecursionLimit);
-                var request = new ExportTraceServiceRequest();
+                var request = new T();
                 request.MergeFrom(input);
-                AnyValueDepthGuard.Check(request);
+                check(request);
                 return request;
             }
         }

@@ -2,6 +2,8 @@ using System.Buffers.Text;
 using System.Text.Json;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
+using OpenTelemetry.Proto.Collector.Logs.V1;
+using OpenTelemetry.Proto.Collector.Metrics.V1;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Resource.V1;
@@ -28,6 +30,14 @@ public static class OtlpJson
     /// </remarks>
     public static ExportTraceServiceRequest ParseTraceRequest(ReadOnlySpan<byte> utf8Json) =>
         OtlpJsonTraceReader.Parse(utf8Json);
+
+    /// <summary>Parses an OTLP/HTTP JSON logs export body; same rules as <see cref="ParseTraceRequest"/>.</summary>
+    public static ExportLogsServiceRequest ParseLogsRequest(ReadOnlySpan<byte> utf8Json) =>
+        OtlpJsonMessageReader.Parse<ExportLogsServiceRequest>(utf8Json, AnyValueDepthGuard.Check);
+
+    /// <summary>Parses an OTLP/HTTP JSON metrics export body; same rules as <see cref="ParseTraceRequest"/>.</summary>
+    public static ExportMetricsServiceRequest ParseMetricsRequest(ReadOnlySpan<byte> utf8Json) =>
+        OtlpJsonMessageReader.Parse<ExportMetricsServiceRequest>(utf8Json, AnyValueDepthGuard.Check);
 
     /// <summary>Writes <paramref name="data"/> as an OTLP/JSON <c>TracesData</c> object (<c>{"resourceSpans":[...]}</c>).</summary>
     /// <remarks>

@@ -116,7 +116,12 @@ internal static class AlmanacHost
         app.MapWhen(c => c.Connection.LocalPort == options.OtlpGrpcPort, grpc =>
         {
             grpc.UseRouting();
-            grpc.UseEndpoints(e => e.MapGrpcService<OtlpGrpcTraceReceiver>());
+            grpc.UseEndpoints(e =>
+            {
+                e.MapGrpcService<OtlpGrpcTraceReceiver>();
+                e.MapGrpcService<OtlpGrpcLogsReceiver>();
+                e.MapGrpcService<OtlpGrpcMetricsReceiver>();
+            });
         });
         app.MapWhen(c => c.Connection.LocalPort == options.OtlpHttpPort, http =>
         {
@@ -159,7 +164,7 @@ internal static class AlmanacHost
         Console.Out.WriteLine($"""
             Almanac {Version} is running{all}
               OTLP/gRPC   http://{host}:{options.OtlpGrpcPort}
-              OTLP/HTTP   http://{host}:{options.OtlpHttpPort}   (POST /v1/traces, protobuf or JSON)
+              OTLP/HTTP   http://{host}:{options.OtlpHttpPort}   (POST /v1/traces, /v1/logs, /v1/metrics; protobuf or JSON)
               UI + API    http://{host}:{options.UiPort}   (Jaeger API /api/..., api_v3 /api/v3/...)
               data        {options.FullDataDir}   (retention {OptionsLoader.FormatDuration(options.Retention)})
             Press Ctrl+C to stop.

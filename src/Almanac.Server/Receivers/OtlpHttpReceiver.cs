@@ -5,24 +5,44 @@ using Almanac.Server.Configuration;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
+using OpenTelemetry.Proto.Collector.Logs.V1;
+using OpenTelemetry.Proto.Collector.Metrics.V1;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using GrpcCode = Grpc.Core.StatusCode;
 
 namespace Almanac.Server.Receivers;
 
 /// <summary>
-/// OTLP/HTTP: <c>POST /v1/traces</c> with <c>application/x-protobuf</c> or <c>application/json</c>, optionally
-/// gzip-encoded. A thin adapter: decode, hand to <see cref="IngestPipeline"/>, map the outcome to HTTP.
+/// OTLP/HTTP: <c>POST /v1/traces</c>, <c>/v1/logs</c> and <c>/v1/metrics</c> with <c>application/x-protobuf</c> or
+/// <c>application/json</c>, optionally gzip-encoded. A thin adapter: decode, hand to <see cref="IngestPipeline"/>,
+/// map the outcome to HTTP. The three signals differ only in their decoder, pipeline call and response body.
 /// </summary>
 internal static class OtlpHttpReceiver
 {
+    private static readonly Signal Traces = new(
+        static (body, json) => json ? OtlpJson.ParseTraceRequest(body) : OtlpProtobuf.ParseTraceRequest(body),
+        static (pipeline, request) => pipeline.ExportTracesAsync((ExportTraceServiceRequest)request),
+        static (result, json) => json ? OtlpResponses.TraceResponseJson(OtlpResponses.TraceResponse(result)) : OtlpResponses.TraceResponse(result).ToByteArray());
+
+    private static readonly Signal Logs = new(
+        static (body, json) => json ? OtlpJson.ParseLogsRequest(body) : OtlpProtobuf.ParseLogsRequest(body),
+        static (pipeline, request) => pipeline.ExportLogsAsync((ExportLogsServiceRequest)request),
+        static (result, json) => json ? OtlpResponses.PartialSuccessJson("rejectedLogRecords", result) : OtlpResponses.LogsResponse(result).ToByteArray());
+
+    private static readonly Signal Metrics = new(
+        static (body, json) => json ? OtlpJson.ParseMetricsRequest(body) : OtlpProtobuf.ParseMetricsRequest(body),
+        static (pipeline, request) => pipeline.ExportMetricsAsync((ExportMetricsServiceRequest)request),
+        static (result, json) => json ? OtlpResponses.PartialSuccessJson("rejectedDataPoints", result) : OtlpResponses.MetricsResponse(result).ToByteArray());
+
     public static IEndpointRouteBuilder MapOtlpHttp(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/traces", HandleTracesAsync);
+        app.MapPost("/v1/traces", (HttpContext c, IngestPipeline p, AlmanacOptions o, IngestAdmission a) => HandleAsync(c, p, o, a, Traces));
+        app.MapPost("/v1/logs", (HttpContext c, IngestPipeline p, AlmanacOptions o, IngestAdmission a) => HandleAsync(c, p, o, a, Logs));
+        app.MapPost("/v1/metrics", (HttpContext c, IngestPipeline p, AlmanacOptions o, IngestAdmission a) => HandleAsync(c, p, o, a, Metrics));
         return app;
     }
 
-    private static async Task HandleTracesAsync(HttpContext context, IngestPipeline pipeline, AlmanacOptions options, IngestAdmission admission)
+    private static async Task HandleAsync(HttpContext context, IngestPipeline pipeline, AlmanacOptions options, IngestAdmission admission, Signal signal)
     {
         var request = context.Request;
         bool json;
@@ -79,11 +99,11 @@ internal static class OtlpHttpReceiver
             return;
         }
 
-        ExportTraceServiceRequest export;
+        IMessage export;
         try
         {
             var body = await BoundedGzip.ReadAllAsync(request.Body, gzip, options.MaxRequestBytes, context.RequestAborted);
-            export = json ? OtlpJson.ParseTraceRequest(body) : OtlpProtobuf.ParseTraceRequest(body);
+            export = signal.Parse(body, json);
         }
         catch (PayloadTooLargeException)
         {
@@ -102,14 +122,13 @@ internal static class OtlpHttpReceiver
             return;
         }
 
-        var result = await pipeline.ExportTracesAsync(export);
+        var result = await signal.Export(pipeline, export);
         switch (result.Status)
         {
             case IngestStatus.Accepted:
-                var response = OtlpResponses.TraceResponse(result);
                 context.Response.StatusCode = StatusCodes.Status200OK;
                 context.Response.ContentType = json ? OtlpResponses.JsonContentType : OtlpResponses.ProtobufContentType;
-                await context.Response.Body.WriteAsync(json ? OtlpResponses.TraceResponseJson(response) : response.ToByteArray());
+                await context.Response.Body.WriteAsync(signal.Response(result, json));
                 break;
             case IngestStatus.Overloaded:
                 context.Response.Headers.RetryAfter = ((int)result.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -128,4 +147,10 @@ internal static class OtlpHttpReceiver
         context.Response.ContentType = json ? OtlpResponses.JsonContentType : OtlpResponses.ProtobufContentType;
         await context.Response.Body.WriteAsync(OtlpResponses.Status((int)code, message, json));
     }
+
+    /// <summary>How one OTLP signal is decoded, ingested and answered.</summary>
+    private sealed record Signal(
+        Func<byte[], bool, IMessage> Parse,
+        Func<IngestPipeline, IMessage, Task<IngestResult>> Export,
+        Func<IngestResult, bool, byte[]> Response);
 }

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Almanac.Core.Ingest;
 using Google.Protobuf;
+using OpenTelemetry.Proto.Collector.Logs.V1;
+using OpenTelemetry.Proto.Collector.Metrics.V1;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 
 namespace Almanac.Server.Receivers;
@@ -22,24 +24,53 @@ internal static class OtlpResponses
         return response;
     }
 
-    public static byte[] TraceResponseJson(ExportTraceServiceResponse response)
+    public static ExportLogsServiceResponse LogsResponse(IngestResult result)
+    {
+        var response = new ExportLogsServiceResponse();
+        if (result.Rejected > 0 || !string.IsNullOrEmpty(result.Message))
+        {
+            response.PartialSuccess = new ExportLogsPartialSuccess { RejectedLogRecords = result.Rejected, ErrorMessage = result.Message ?? string.Empty };
+        }
+
+        return response;
+    }
+
+    public static ExportMetricsServiceResponse MetricsResponse(IngestResult result)
+    {
+        var response = new ExportMetricsServiceResponse();
+        if (result.Rejected > 0 || !string.IsNullOrEmpty(result.Message))
+        {
+            response.PartialSuccess = new ExportMetricsPartialSuccess { RejectedDataPoints = result.Rejected, ErrorMessage = result.Message ?? string.Empty };
+        }
+
+        return response;
+    }
+
+    public static byte[] TraceResponseJson(ExportTraceServiceResponse response) =>
+        PartialSuccessJson("rejectedSpans", response.PartialSuccess?.RejectedSpans ?? 0, response.PartialSuccess?.ErrorMessage);
+
+    public static byte[] PartialSuccessJson(string rejectedField, IngestResult result) =>
+        PartialSuccessJson(rejectedField, result.Rejected, result.Message);
+
+    /// <summary>An export response as OTLP/JSON: <c>{}</c>, or <c>{"partialSuccess":{...}}</c> when something was rejected or said.</summary>
+    private static byte[] PartialSuccessJson(string rejectedField, long rejected, string? message)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            if (response.PartialSuccess is { } partial)
+            if (rejected != 0 || !string.IsNullOrEmpty(message))
             {
                 writer.WriteStartObject("partialSuccess");
-                if (partial.RejectedSpans != 0)
+                if (rejected != 0)
                 {
                     // OTLP/JSON writes 64-bit integers as strings.
-                    writer.WriteString("rejectedSpans", partial.RejectedSpans.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    writer.WriteString(rejectedField, rejected.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 }
 
-                if (partial.ErrorMessage.Length > 0)
+                if (!string.IsNullOrEmpty(message))
                 {
-                    writer.WriteString("errorMessage", partial.ErrorMessage);
+                    writer.WriteString("errorMessage", message);
                 }
 
                 writer.WriteEndObject();

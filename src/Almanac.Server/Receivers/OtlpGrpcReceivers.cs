@@ -1,0 +1,132 @@
+using Almanac.Core.Ingest;
+using Almanac.Otlp;
+using Almanac.Otlp.Json;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using OpenTelemetry.Proto.Collector.Logs.V1;
+using OpenTelemetry.Proto.Collector.Metrics.V1;
+using OpenTelemetry.Proto.Collector.Trace.V1;
+
+namespace Almanac.Server.Receivers;
+
+/// <summary>
+/// OTLP/gRPC <c>opentelemetry.proto.collector.trace.v1.TraceService/Export</c>. Bound with a raw-bytes request
+/// marshaller instead of the generated one so that a malformed message is our INVALID_ARGUMENT with a clear
+/// message rather than the framework's generic deserialization failure.
+/// </summary>
+internal sealed class OtlpGrpcTraceReceiver(IngestPipeline pipeline, IngestAdmission admission) : RawTraceServiceBase
+{
+    public override async Task<ExportTraceServiceResponse> Export(byte[] request, ServerCallContext context) =>
+        OtlpResponses.TraceResponse(await OtlpGrpc.ExportAsync(admission, context, request, OtlpProtobuf.ParseTraceRequest, pipeline.ExportTracesAsync));
+}
+
+/// <summary>OTLP/gRPC <c>opentelemetry.proto.collector.logs.v1.LogsService/Export</c>, bound like the trace service.</summary>
+internal sealed class OtlpGrpcLogsReceiver(IngestPipeline pipeline, IngestAdmission admission) : RawLogsServiceBase
+{
+    public override async Task<ExportLogsServiceResponse> Export(byte[] request, ServerCallContext context) =>
+        OtlpResponses.LogsResponse(await OtlpGrpc.ExportAsync(admission, context, request, OtlpProtobuf.ParseLogsRequest, pipeline.ExportLogsAsync));
+}
+
+/// <summary>OTLP/gRPC <c>opentelemetry.proto.collector.metrics.v1.MetricsService/Export</c>, bound like the trace service.</summary>
+internal sealed class OtlpGrpcMetricsReceiver(IngestPipeline pipeline, IngestAdmission admission) : RawMetricsServiceBase
+{
+    public override async Task<ExportMetricsServiceResponse> Export(byte[] request, ServerCallContext context) =>
+        OtlpResponses.MetricsResponse(await OtlpGrpc.ExportAsync(admission, context, request, OtlpProtobuf.ParseMetricsRequest, pipeline.ExportMetricsAsync));
+}
+
+/// <summary>What the three gRPC export methods share: admission, decoding, and mapping outcomes to status codes.</summary>
+internal static class OtlpGrpc
+{
+    public delegate T Parser<T>(ReadOnlySpan<byte> bytes);
+
+    public static async Task<IngestResult> ExportAsync<T>(IngestAdmission admission, ServerCallContext context, byte[] request,
+        Parser<T> parse, Func<T, Task<IngestResult>> export)
+    {
+        using var lease = await admission.AcquireAsync(context.CancellationToken);
+        if (!lease.IsAcquired)
+        {
+            var busy = new IngestResult(IngestStatus.Overloaded, 0, "Too many exports in flight; retry later");
+            throw new RpcException(new Grpc.Core.Status(StatusCode.ResourceExhausted, busy.Message!), RetryTrailers(busy));
+        }
+
+        T decoded;
+        try
+        {
+            decoded = parse(request);
+        }
+        catch (OtlpFormatException ex)
+        {
+            throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, ex.Message));
+        }
+
+        var result = await export(decoded);
+        return result.Status switch
+        {
+            IngestStatus.Accepted => result,
+            // RESOURCE_EXHAUSTED is retryable for OTLP clients only with a RetryInfo detail saying when.
+            IngestStatus.Overloaded => throw new RpcException(new Grpc.Core.Status(StatusCode.ResourceExhausted, result.Message ?? "Overloaded"), RetryTrailers(result)),
+            _ => throw new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, result.Message ?? "Unavailable"), RetryTrailers(result)),
+        };
+    }
+
+    private static Metadata RetryTrailers(IngestResult result)
+    {
+        var status = new Google.Rpc.Status
+        {
+            Code = result.Status == IngestStatus.Overloaded ? (int)StatusCode.ResourceExhausted : (int)StatusCode.Unavailable,
+            Message = result.Message ?? string.Empty,
+        };
+        status.Details.Add(Any.Pack(new Google.Rpc.RetryInfo { RetryDelay = Duration.FromTimeSpan(result.RetryAfter) }));
+        return new Metadata { { "grpc-status-details-bin", status.ToByteArray() } };
+    }
+
+    public static Method<byte[], TResponse> RawExportMethod<TResponse>(string serviceFullName, MessageParser<TResponse> responseParser)
+        where TResponse : IMessage<TResponse> =>
+        new(
+            MethodType.Unary,
+            serviceFullName,
+            "Export",
+            Marshallers.Create(static (byte[] bytes) => bytes, static (byte[] bytes) => bytes),
+            Marshallers.Create(static (TResponse r) => r.ToByteArray(), bytes => responseParser.ParseFrom(bytes)));
+}
+
+/// <summary>
+/// The TraceService binding with a raw-bytes request marshaller. Grpc.AspNetCore binds a method only when it
+/// overrides one declared on the type that carries <see cref="BindServiceMethodAttribute"/>, hence these bases.
+/// </summary>
+[BindServiceMethod(typeof(RawTraceServiceBase), nameof(BindService))]
+internal abstract class RawTraceServiceBase
+{
+    private static readonly Method<byte[], ExportTraceServiceResponse> ExportMethod =
+        OtlpGrpc.RawExportMethod(TraceService.Descriptor.FullName, ExportTraceServiceResponse.Parser);
+
+    public static void BindService(ServiceBinderBase binder, RawTraceServiceBase? service) =>
+        binder.AddMethod(ExportMethod, service is null ? null! : service.Export);
+
+    public abstract Task<ExportTraceServiceResponse> Export(byte[] request, ServerCallContext context);
+}
+
+[BindServiceMethod(typeof(RawLogsServiceBase), nameof(BindService))]
+internal abstract class RawLogsServiceBase
+{
+    private static readonly Method<byte[], ExportLogsServiceResponse> ExportMethod =
+        OtlpGrpc.RawExportMethod(LogsService.Descriptor.FullName, ExportLogsServiceResponse.Parser);
+
+    public static void BindService(ServiceBinderBase binder, RawLogsServiceBase? service) =>
+        binder.AddMethod(ExportMethod, service is null ? null! : service.Export);
+
+    public abstract Task<ExportLogsServiceResponse> Export(byte[] request, ServerCallContext context);
+}
+
+[BindServiceMethod(typeof(RawMetricsServiceBase), nameof(BindService))]
+internal abstract class RawMetricsServiceBase
+{
+    private static readonly Method<byte[], ExportMetricsServiceResponse> ExportMethod =
+        OtlpGrpc.RawExportMethod(MetricsService.Descriptor.FullName, ExportMetricsServiceResponse.Parser);
+
+    public static void BindService(ServiceBinderBase binder, RawMetricsServiceBase? service) =>
+        binder.AddMethod(ExportMethod, service is null ? null! : service.Export);
+
+    public abstract Task<ExportMetricsServiceResponse> Export(byte[] request, ServerCallContext context);
+}
