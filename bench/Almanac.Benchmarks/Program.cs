@@ -9,5 +9,5 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 // default job. Every other argument is BenchmarkDotNet's own (`--filter '*Search*'`, `--list flat`, ...).
 var full = args.Contains("--full");
 var job = (full ? Job.Default : Job.ShortRun).WithToolchain(InProcessEmitToolchain.Instance);
-var config = DefaultConfig.Instance.AddJob(job.AsDefault()).WithOptions(ConfigOptions.JoinSummary);
+var config = DefaultConfig.Instance.AddJob(job.AsDefault());
 BenchmarkSwitcher.FromAssembly(typeof(Almanac.Benchmarks.OtlpDecode).Assembly).Run(args.Where(a => a != "--full").ToArray(), config);
