@@ -169,7 +169,13 @@ static async Task RunAlmanacAsync(BenchOptions options, RunRecord run, string se
 
         run.ByIdLevels.Add(await TraceByIdAsync(api, options, traceIds, stored));
         Console.Error.WriteLine("== Almanac: searches");
-        run.Searches = await SearchAsync(api, options);
+        string[] sample;
+        lock (traceIds)
+        {
+            sample = traceIds.Take(20).ToArray();
+        }
+
+        run.Searches = await SearchAsync(api, options, await api.FindTagValueAsync(sample, "frontend", "enduser.id"));
         run.IdleRssAfterLoad = ProcStat.Memory(almanac.Pid).Rss;
 
         Console.Error.WriteLine("== Almanac: clean shutdown, size on disk, restart");
@@ -177,6 +183,10 @@ static async Task RunAlmanacAsync(BenchOptions options, RunRecord run, string se
         await almanac.DisposeAsync();
         run.BytesAfterShutdown = Child.DirectoryBytes(dataDir);
         run.StoreBytesAfterShutdown = run.BytesAfterShutdown - Child.DirectoryBytes(Path.Combine(dataDir, "wal"));
+        run.DataFiles = new DirectoryInfo(dataDir).EnumerateFileSystemInfos()
+            .Select(e => (e is DirectoryInfo ? e.Name + "/" : e.Name, e is DirectoryInfo d ? Child.DirectoryBytes(d.FullName) : ((FileInfo)e).Length))
+            .OrderBy(e => e.Item1, StringComparer.Ordinal)
+            .ToList();
 
         almanac = Child.Start(serverDll, serverArgs, Path.Combine(workDir, "almanac-restart.log"));
         var restarted = Stopwatch.StartNew();
@@ -207,15 +217,19 @@ static async Task<ByIdLevel> TraceByIdAsync(AlmanacApi api, BenchOptions options
     return new ByIdLevel(stored, foundMs, missingMs);
 }
 
-static async Task<IReadOnlyList<Latencies>> SearchAsync(AlmanacApi api, BenchOptions options)
+static async Task<IReadOnlyList<Latencies>> SearchAsync(AlmanacApi api, BenchOptions options, string? userId)
 {
+    // A high-cardinality value that is stored (one user's traces), or one that is not: both scan for a needle.
+    var needle = userId is null
+        ? ("attribute equality, value not stored (enduser.id)", "user-0")
+        : ("attribute equality, rare value (enduser.id)", userId);
     // What a user types into the search form (Jaeger UI's default limit is 20), on the load generator's data.
     (string Label, string Path)[] searches =
     [
         ("service", "/api/traces?service=checkout&lookback=2d&limit=20"),
         ("service + operation", "/api/traces?service=frontend&operation=" + Uri.EscapeDataString("GET /api/users/{id}") + "&lookback=2d&limit=20"),
         ("attribute equality (http.response.status_code=500)", "/api/traces?service=frontend&tags=" + Uri.EscapeDataString("{\"http.response.status_code\":\"500\"}") + "&lookback=2d&limit=20"),
-        ("attribute equality, rare value (enduser.id)", "/api/traces?service=frontend&tags=" + Uri.EscapeDataString("{\"enduser.id\":\"user-123457\"}") + "&lookback=2d&limit=20"),
+        (needle.Item1, "/api/traces?service=frontend&tags=" + Uri.EscapeDataString("{\"enduser.id\":\"" + needle.Item2 + "\"}") + "&lookback=2d&limit=20"),
         ("duration range (300ms–400ms)", "/api/traces?service=frontend&minDuration=300ms&maxDuration=400ms&lookback=2d&limit=20"),
         ("1-hour lookback", "/api/traces?service=cart&lookback=1h&limit=20"),
         ("2-day lookback", "/api/traces?service=cart&lookback=2d&limit=20"),
@@ -292,6 +306,9 @@ namespace Almanac.Bench
         public long? BytesAfterShutdown { get; set; }
 
         public long? StoreBytesAfterShutdown { get; set; }
+
+        /// <summary>The data directory's entries after the clean shutdown, with their sizes (a directory's is its files').</summary>
+        public IReadOnlyList<(string Name, long Bytes)> DataFiles { get; set; } = [];
 
         public TimeSpan? Shutdown { get; set; }
 

@@ -96,6 +96,42 @@ internal sealed class AlmanacApi(Uri ui, Uri otlpHttp) : IDisposable
         return doc.RootElement.GetProperty("data").GetArrayLength();
     }
 
+    /// <summary>The first value of a tag with this key on a span of this service in the given traces (Jaeger JSON), or null.</summary>
+    public async Task<string?> FindTagValueAsync(IEnumerable<string> traceIds, string service, string key)
+    {
+        foreach (var id in traceIds)
+        {
+            using var response = await _http.GetAsync(new Uri(ui, "/api/traces/" + id));
+            if (!response.IsSuccessStatusCode)
+            {
+                continue;
+            }
+
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStreamAsync());
+            foreach (var trace in doc.RootElement.GetProperty("data").EnumerateArray())
+            {
+                var processes = trace.GetProperty("processes");
+                foreach (var span in trace.GetProperty("spans").EnumerateArray())
+                {
+                    if (processes.GetProperty(span.GetProperty("processID").GetString()!).GetProperty("serviceName").GetString() != service)
+                    {
+                        continue;
+                    }
+
+                    foreach (var tag in span.GetProperty("tags").EnumerateArray())
+                    {
+                        if (tag.GetProperty("key").GetString() == key && tag.GetProperty("value").ValueKind == JsonValueKind.String)
+                        {
+                            return tag.GetProperty("value").GetString();
+                        }
+                    }
+                }
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>
     /// Sends one small trace after a load and waits until it is queryable. Exports reach the store in write-ahead-log
     /// order, so once this trace is stored every span acknowledged before it is too.

@@ -29,6 +29,16 @@ internal static class Report
         md.AppendLine(Inv, $"Machine: {run.Machine.Cpu}, {run.Machine.Cores} cores, {run.Machine.Memory} RAM, {run.Machine.Os}, {run.Machine.DotNet}. ");
         md.AppendLine(Inv, $"Load average when the run started: {run.Machine.LoadAverage}; when it ended: {MachineInfo.LoadAvg()}. Release builds.");
         md.AppendLine();
+        var loadAtStart = double.Parse(run.Machine.LoadAverage.Split(' ')[0], Inv);
+        if (loadAtStart > run.Machine.Cores * 0.5)
+        {
+            // Said up front, so nobody quotes a figure from a run that shared its cores with other work.
+            md.AppendLine(Inv, $"**The machine was loaded** (load average {loadAtStart:F1} on {run.Machine.Cores} cores when the run started): other processes");
+            md.AppendLine("competed with Almanac, the sink and the generator for the CPU, so every figure is pessimistic and noisy. The same-run");
+            md.AppendLine("ratio to the null sink is the more robust figure; re-run on a quiet machine before quoting anything.");
+            md.AppendLine();
+        }
+
         md.AppendLine(Inv, $"Command: `bench/run.sh {Command(o)}` — OTLP {o.Protocol}, {o.Exporters} exporters, realistic 512-span requests (almanac-load), loopback.");
         md.AppendLine();
 
@@ -126,6 +136,12 @@ internal static class Report
             if (run.StoreBytesAfterShutdown is { } store && run.SpansStored > 0)
             {
                 md.AppendLine(Inv, $"| of which the store (DuckDB files, without Almanac's write-ahead log) | {store / 1e6:N1} MB, **{(double)store / run.SpansStored:F1} bytes/span** | ≤ 40 bytes/span |");
+            }
+
+            if (run.DataFiles.Count > 0)
+            {
+                var files = string.Join(", ", run.DataFiles.Select(f => string.Create(Inv, $"`{f.Name}` {f.Bytes / 1e6:N1} MB")));
+                md.AppendLine(Inv, $"| data directory's contents after the shutdown | {files} | — |");
             }
 
             if (run.StartToReady is { } ready)
