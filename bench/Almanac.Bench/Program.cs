@@ -219,10 +219,11 @@ static async Task<ByIdLevel> TraceByIdAsync(AlmanacApi api, BenchOptions options
 
 static async Task<IReadOnlyList<Latencies>> SearchAsync(AlmanacApi api, BenchOptions options, string? userId)
 {
-    // A high-cardinality value that is stored (one user's traces), or one that is not: both scan for a needle.
+    // A value of a high-cardinality key that is stored (the generator repeats its values every --templates requests,
+    // so it matches several traces), or, when none was found, one that is not stored (a scan for nothing).
     var needle = userId is null
         ? ("attribute equality, value not stored (enduser.id)", "user-0")
-        : ("attribute equality, rare value (enduser.id)", userId);
+        : ("attribute equality, high-cardinality key (enduser.id)", userId);
     // What a user types into the search form (Jaeger UI's default limit is 20), on the load generator's data.
     (string Label, string Path)[] searches =
     [

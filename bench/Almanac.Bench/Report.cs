@@ -354,6 +354,7 @@ internal static class Plots
                 Percentiles(plot, l, $"{l.Label}, {spans:N0} spans");
             }
 
+            plot.Legend.Alignment = ScottPlot.Alignment.UpperLeft;
             plot.Title("Trace by id: latency distribution");
             plot.XLabel("percentile");
             plot.YLabel("ms");
@@ -370,6 +371,7 @@ internal static class Plots
                 Percentiles(plot, l, l.Label);
             }
 
+            plot.Legend.Alignment = ScottPlot.Alignment.UpperLeft;
             plot.Title($"Search: latency distribution, {run.SpansStored:N0} spans stored");
             plot.XLabel("percentile");
             plot.YLabel("ms");
