@@ -34,7 +34,7 @@ internal static class Report
         {
             // Said up front, so nobody quotes a figure from a run that shared its cores with other work.
             md.AppendLine(Inv, $"**The machine was loaded** (load average {loadAtStart:F1} on {run.Machine.Cores} cores when the run started): other processes");
-            md.AppendLine("competed with Almanac, the sink and the generator for the CPU, so every figure is pessimistic and noisy. The same-run");
+            md.AppendLine("competed with the target, the sink and the generator for the CPU, so every figure is pessimistic and noisy. The same-run");
             md.AppendLine("ratio to the null sink is the more robust figure; re-run on a quiet machine before quoting anything.");
             md.AppendLine();
         }
@@ -59,7 +59,7 @@ internal static class Report
         if (run.Sink is { } s && run.Target is { } a && s.Summary.SpansPerSecond > 0)
         {
             md.AppendLine();
-            md.AppendLine(Inv, $"**{a.Label} reached {100 * a.Summary.SpansPerSecond / s.Summary.SpansPerSecond:F1}% of the null sink's rate** in the same run (target ≥ 20%).");
+            md.AppendLine(Inv, $"**{a.Label} reached {100 * a.Summary.SpansPerSecond / s.Summary.SpansPerSecond:F1}% of the null sink's rate** in the same run{(isAlmanac ? " (target ≥ 20%)" : string.Empty)}.");
         }
 
         md.AppendLine();
@@ -232,7 +232,12 @@ internal static class Report
 
     private static string Command(BenchOptions o)
     {
-        var parts = new List<string> { $"--duration {o.Duration.TotalSeconds:F0}s", $"--spans {o.Spans}" };
+        var parts = new List<string> { $"--duration {o.Duration.TotalSeconds:F0}s" };
+        if (o.Endpoint is null)
+        {
+            parts.Add($"--spans {o.Spans}");
+        }
+
         if (o.FirstLevel != 1_000_000)
         {
             parts.Add($"--first-level {o.FirstLevel}");
@@ -298,6 +303,7 @@ internal static class Plots
 
         // The whole Almanac timeline: fills and the sustained run one after the other, one line per measure, the
         // phases marked by vertical lines.
+        var name = run.Options.Endpoint is null ? "Almanac" : run.Options.Endpoint.ToString();
         var phases = run.Fills.Take(1).Concat(run.Target is null ? [] : [run.Target]).Concat(run.Fills.Skip(1)).ToList();
         if (phases.Any(p => p.Samples.Any(s => s.Rss > 0)))
         {
@@ -324,25 +330,25 @@ internal static class Plots
             var rate = new ScottPlot.Plot();
             rate.Add.Scatter(xs.ToArray(), spans.ToArray()).LegendText = "spans/s acknowledged";
             Marks(rate, marks);
-            rate.Title("Almanac: spans acknowledged per second over the whole run");
+            rate.Title($"{name}: spans acknowledged per second over the whole run");
             rate.XLabel("seconds");
             rate.YLabel("spans/s");
             FromZero(rate);
             rate.ShowLegend();
             rate.SavePng(Path.Combine(dir, "ingest-timeline.png"), 1000, 500);
-            written.Add(("Almanac ingest over the whole run", "ingest-timeline.png"));
+            written.Add(($"{name} ingest over the whole run", "ingest-timeline.png"));
 
             var mem = new ScottPlot.Plot();
             mem.Add.Scatter(xs.ToArray(), rss.ToArray()).LegendText = "RSS (MB)";
             mem.Add.Scatter(xs.ToArray(), cpu.ToArray()).LegendText = "CPU (% of one core)";
             Marks(mem, marks);
-            mem.Title("Almanac: resident memory and CPU while ingesting");
+            mem.Title($"{name}: resident memory and CPU while ingesting");
             mem.XLabel("seconds");
             mem.YLabel("MB / % of a core");
             FromZero(mem);
             mem.ShowLegend();
             mem.SavePng(Path.Combine(dir, "memory-cpu.png"), 1000, 500);
-            written.Add(("Almanac memory and CPU", "memory-cpu.png"));
+            written.Add(($"{name} memory and CPU", "memory-cpu.png"));
         }
 
         var byId = run.ByIdLevels.SelectMany(l => new[] { (l.Spans, l.Found), (l.Spans, l.NotFound) }).ToList();
