@@ -30,6 +30,26 @@ public class EndToEndTests
         Assert.Contains("\"spans_accepted\": 2000", summary.ToJson(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Trace_ids_are_sampled_every_nth_accepted_request_and_the_running_count_matches_the_summary()
+    {
+        await using var sink = await NullSink.StartAsync(new SinkOptions(AlmanacProcess.FreePort(), AlmanacProcess.FreePort()));
+        var traceIds = new ConcurrentBag<string>();
+        var load = new TraceLoad(Options(new Uri($"http://127.0.0.1:{sink.GrpcPort}"), Protocol.Grpc) with
+        {
+            Spans = 512 * 8,
+            OnAcceptedTraceId = traceIds.Add,
+            AcceptedTraceIdEvery = 4,
+        });
+
+        var summary = await load.RunAsync(CancellationToken.None);
+
+        Assert.Equal(8, summary.RequestsOk);
+        Assert.Equal(2, traceIds.Count); // the 4th and the 8th accepted request
+        Assert.All(traceIds, id => Assert.Matches("^[0-9a-f]{32}$", id));
+        Assert.Equal(summary.SpansAccepted, load.SpansAccepted);
+    }
+
     [Theory]
     [InlineData(Protocol.Grpc)]
     [InlineData(Protocol.HttpProtobuf)]
