@@ -52,6 +52,14 @@ public sealed partial class DuckDbStore : ITelemetryStore
     private readonly Dictionary<long, ScopeEntry> _scopesByHash = new();
     private long _nextResourceId = 1;
     private long _nextScopeId = 1;
+    private readonly Dictionary<string, int> _keyIds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _newKeyIds = new(StringComparer.Ordinal);
+    private readonly Func<string, int> _keyIdOf;
+    private int _nextKeyId = 1;
+
+    // Attribute key ids for readers: filled after each commit, and from the table on a miss (another instance wrote it).
+    private readonly ConcurrentDictionary<int, string> _keyNames = new();
+    private readonly ConcurrentDictionary<string, int> _keyIdsRead = new(StringComparer.Ordinal);
     private readonly CatalogueCache<string> _knownServices = new(StringComparer.Ordinal);
     private readonly CatalogueCache<(string Service, string Name, int Kind)> _knownOperations = new(null);
     private readonly CatalogueCache<(string Service, string Key, int Type, int Target)> _knownKeys = new(null);
@@ -70,6 +78,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         _connectionString = "Data Source=" + databaseFilePath;
         _walPath = databaseFilePath + ".wal";
         _logger = logger;
+        _keyIdOf = KeyIdForWrite;
     }
 
     public StoreCapabilities Capabilities => StoreCapabilities.AtomicCheckpoint | StoreCapabilities.Durable;
@@ -134,9 +143,23 @@ public sealed partial class DuckDbStore : ITelemetryStore
         }
     }
 
-    /// <summary>The writer hands out resource and scope ids in order, so it needs the hashes already stored.</summary>
+    /// <summary>The writer hands out resource, scope and key ids in order, so it needs those already stored.</summary>
     private void LoadIdMaps(DuckDBConnection connection)
     {
+        using (var command = Command(connection, "SELECT key, id FROM attribute_key_ids"))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var key = reader.GetString(0);
+                var id = reader.GetInt32(1);
+                _keyIds[key] = id;
+                _keyIdsRead[key] = id;
+                _keyNames[id] = key;
+                _nextKeyId = Math.Max(_nextKeyId, id + 1);
+            }
+        }
+
         using (var command = Command(connection, "SELECT hash, id FROM resources"))
         using (var reader = command.ExecuteReader())
         {
@@ -186,6 +209,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         // Resource and scope keys are catalogued once per batch, so they get the batch's newest start as last seen.
         var batchNewest = starts.Length > 0 ? starts[^1] : 0;
 
+        _newKeyIds.Clear();
         using var transaction = writer.BeginTransaction();
         Execute(writer, "DELETE FROM temp.main.trace_batch");
         using (var appender = writer.CreateAppender("spans"))
@@ -221,7 +245,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 catalogue.Service(data.ServiceName, data.StartTimeUnixNano);
                 catalogue.Operation(data.ServiceName, span.Name, (int)span.Kind, data.StartTimeUnixNano);
 
-                _searchText.Build(span.Attributes, span.Events);
+                _searchText.Build(span.Attributes, span.Events, _keyIdOf);
                 data.TraceId.WriteTo(traceIdBytes);
                 // Strings go in as UTF-8 bytes: DuckDB.NET's string overload marshals a fresh native copy per value.
                 appender.CreateRow()
@@ -291,6 +315,22 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 s.Id, s.Hash, s.SchemaUrl, s.Scope.ToByteArray());
         }
 
+        foreach (var chunk in _newKeyIds.Chunk(200))
+        {
+            var sql = new StringBuilder("INSERT INTO attribute_key_ids VALUES ");
+            var parameters = new List<object>(chunk.Length * 2);
+            foreach (var (key, id) in chunk)
+            {
+                sql.Append(parameters.Count == 0 ? "(" : ", (")
+                    .Append('$').Append((parameters.Count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture))
+                    .Append(", $").Append((parameters.Count + 2).ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(')');
+                parameters.Add(id);
+                parameters.Add(key);
+            }
+
+            Execute(writer, sql.ToString(), parameters.ToArray());
+        }
+
         var catalogueUpdates = WriteCatalogue(writer, catalogue);
 
         Execute(writer, "INSERT INTO ingest_state VALUES (0, $1) ON CONFLICT (id) DO UPDATE SET checkpoint = excluded.checkpoint",
@@ -312,8 +352,58 @@ public sealed partial class DuckDbStore : ITelemetryStore
             _nextScopeId = s.Id + 1;
         }
 
+        foreach (var (key, id) in _newKeyIds)
+        {
+            _keyIds[key] = id;
+            _keyNames[id] = key;
+            _keyIdsRead[key] = id;
+            _nextKeyId = id + 1;
+        }
+
         catalogueUpdates();
         MaybeStartBackgroundCheckpoint();
+    }
+
+    /// <summary>The id of an attribute key, handing out the next one for a key never seen (stored with the batch).</summary>
+    private int KeyIdForWrite(string key)
+    {
+        if (_keyIds.TryGetValue(key, out var id) || _newKeyIds.TryGetValue(key, out id))
+        {
+            return id;
+        }
+
+        id = _nextKeyId + _newKeyIds.Count;
+        _newKeyIds.Add(key, id);
+        return id;
+    }
+
+    private string KeyName(DuckDBConnection connection, int id)
+    {
+        if (_keyNames.TryGetValue(id, out var key))
+        {
+            return key;
+        }
+
+        using var command = Command(connection, "SELECT key FROM attribute_key_ids WHERE id = $1", id);
+        key = command.ExecuteScalar() as string ?? throw new InvalidDataException($"Span references missing attribute key {id}.");
+        return _keyNames.GetOrAdd(id, key);
+    }
+
+    /// <summary>The id a key was stored under, or null when no span ever had it.</summary>
+    private int? KeyIdForSearch(DuckDBConnection connection, string key)
+    {
+        if (_keyIdsRead.TryGetValue(key, out var id))
+        {
+            return id;
+        }
+
+        using var command = Command(connection, "SELECT id FROM attribute_key_ids WHERE key = $1", key);
+        if (command.ExecuteScalar() is int found)
+        {
+            return _keyIdsRead.GetOrAdd(key, found);
+        }
+
+        return null;
     }
 
     private ResourceEntry ResolveResource(SpanData data, Dictionary<Resource, ResourceEntry> batch, List<ResourceEntry> added, CatalogueDelta catalogue, long seen)
@@ -507,6 +597,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         }
 
         var result = new List<SpanData>();
+        Func<int, string> keyOf = id => KeyName(connection, id);
         // The start range is redundant for correctness but lets zone maps skip row groups outside the trace.
         using (var command = Command(connection,
             "SELECT span_id, parent_span_id, name, start_ns, duration_ns, service, resource_id, scope_id, span_proto, kind, attrs, attr_types "
@@ -527,7 +618,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 }
 
                 var span = SpanCodec.Decode(proto, traceId, spanId, parentId, reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4),
-                    reader.GetFieldValue<sbyte>(9), reader.GetString(10), reader.GetString(11));
+                    reader.GetFieldValue<sbyte>(9), reader.GetString(10), reader.GetString(11), keyOf);
 
                 result.Add(new SpanData(traceId, new SpanId(spanId), new SpanId(parentId), reader.GetString(5),
                     resource.Resource, resource.SchemaUrl, scope.Scope, scope.SchemaUrl, span));
@@ -583,8 +674,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         {
             // Resources are few: resolve which match first so each span row only compares an id.
             var resourceIds = MatchingResources(connection, key, value);
-            P(SearchText.Needle(key, value));
-            var needleParam = parameters.Count;
+            var keyId = KeyIdForSearch(connection, key);
             where.Append(" AND (");
             if (resourceIds.Count > 0)
             {
@@ -592,7 +682,16 @@ public sealed partial class DuckDbStore : ITelemetryStore
                     .Append(") OR ");
             }
 
-            where.Append(Schema.SpanAttributeMatch(needleParam)).Append(')');
+            if (keyId is { } known)
+            {
+                P(SearchText.Needle(known, value));
+                where.Append(Schema.SpanAttributeMatch(parameters.Count)).Append(')');
+            }
+            else
+            {
+                // No span ever had this key, so only the resources can match.
+                where.Append("false)");
+            }
         }
 
         var sql = "SELECT t.trace_id FROM traces t SEMI JOIN (SELECT trace_id FROM spans WHERE " + where

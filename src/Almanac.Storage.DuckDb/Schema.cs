@@ -26,6 +26,12 @@ internal static class Schema
             span_proto     BLOB      NOT NULL   -- the span minus what the columns above reproduce
         );
 
+        -- Attribute keys by the small id the spans' search text spells them with; ids are never reused.
+        CREATE TABLE IF NOT EXISTS attribute_key_ids (
+            id  INTEGER PRIMARY KEY,
+            key VARCHAR NOT NULL
+        );
+
         -- Which layout this file has; InitializeAsync refuses a file with another version.
         CREATE TABLE IF NOT EXISTS schema_version (
             version INTEGER NOT NULL

@@ -8,11 +8,12 @@ namespace Almanac.Storage.DuckDb;
 
 /// <summary>
 /// A span's attributes as one string the search scans and, for the common value types, the only copy kept:
-/// <c>RS key US value RS key US value RS</c> (RS = U+001E, US = U+001F) with each value in its
+/// <c>RS key-id US value RS key-id US value RS</c> (RS = U+001E, US = U+001F) with each key as the decimal id the
+/// store gave it (table attribute_key_ids; keys repeat on every span, ids are a byte or two) and each value in its
 /// <see cref="AttributeText"/> spelling, span attributes first, then event attributes. One string column is far
 /// cheaper to append and to scan than two parallel lists, and an attribute filter becomes a plain substring test
-/// for <c>RS key US value RS</c>. The separators cannot occur inside a key or value: they are replaced by U+001A
-/// (SUB) here and in the query's needle alike, so such a value is still found.
+/// for <c>RS key-id US value RS</c>. The separators cannot occur inside a value: they are replaced by U+001A (SUB)
+/// here and in the query's needle alike, so such a value is still found.
 /// <para>
 /// The span attributes are rebuilt from this text on read when every one is a string, int, finite double or bool
 /// spelled without a separator (the column <c>attr_types</c> then holds one letter per attribute); otherwise
@@ -45,7 +46,7 @@ internal sealed class SearchText
     /// <summary>Whether the last span's attributes can be dropped from its blob.</summary>
     public bool Rebuildable => _rebuildable;
 
-    public void Build(RepeatedField<KeyValue> spanAttributes, RepeatedField<OpenTelemetry.Proto.Trace.V1.Span.Types.Event> events)
+    public void Build(RepeatedField<KeyValue> spanAttributes, RepeatedField<OpenTelemetry.Proto.Trace.V1.Span.Types.Event> events, Func<string, int> keyId)
     {
         _length = 0;
         _typeCount = 0;
@@ -59,7 +60,7 @@ internal sealed class SearchText
         foreach (var kv in spanAttributes)
         {
             var type = TypeLetter(kv.Value);
-            var clean = Pair(kv);
+            var clean = Pair(kv, keyId);
             if (type == 0 || !clean)
             {
                 _rebuildable = false;
@@ -79,7 +80,7 @@ internal sealed class SearchText
         {
             foreach (var kv in evt.Attributes)
             {
-                Pair(kv);
+                Pair(kv, keyId);
             }
         }
 
@@ -91,11 +92,11 @@ internal sealed class SearchText
     }
 
     /// <summary>The substring an attribute filter looks for (same separators and substitution as stored text).</summary>
-    public static string Needle(string key, string value)
+    public static string Needle(int keyId, string value)
     {
-        var builder = new StringBuilder(key.Length + value.Length + 3);
+        var builder = new StringBuilder(value.Length + 12);
         builder.Append((char)RecordSeparator);
-        AppendClean(builder, key);
+        builder.Append(keyId.ToString(CultureInfo.InvariantCulture));
         builder.Append((char)UnitSeparator);
         AppendClean(builder, value);
         builder.Append((char)RecordSeparator);
@@ -103,14 +104,14 @@ internal sealed class SearchText
     }
 
     /// <summary>Rebuilds the first <paramref name="types"/>.Length attributes from a stored search text.</summary>
-    public static void Rebuild(string text, string types, RepeatedField<KeyValue> into)
+    public static void Rebuild(string text, string types, Func<int, string> keyOf, RepeatedField<KeyValue> into)
     {
         var position = 1; // past the leading RS
         foreach (var type in types)
         {
             var unit = text.IndexOf((char)UnitSeparator, position);
             var end = text.IndexOf((char)RecordSeparator, unit + 1);
-            var key = text.Substring(position, unit - position);
+            var key = keyOf(int.Parse(text.AsSpan(position, unit - position), NumberStyles.None, CultureInfo.InvariantCulture));
             var value = text.AsSpan(unit + 1, end - unit - 1);
             var any = new AnyValue();
             switch (type)
@@ -155,10 +156,13 @@ internal sealed class SearchText
         _ => 0,
     };
 
-    /// <summary>Appends <c>key US value RS</c>; false when a separator had to be substituted.</summary>
-    private bool Pair(KeyValue kv)
+    /// <summary>Appends <c>key-id US value RS</c>; false when a separator in the value had to be substituted.</summary>
+    private bool Pair(KeyValue kv, Func<string, int> keyId)
     {
-        var clean = PutText(kv.Key);
+        Ensure(12);
+        Utf8Formatter.TryFormat(keyId(kv.Key), _text.AsSpan(_length), out var idLength);
+        _length += idLength;
+        var clean = true;
         Put(UnitSeparator);
         var value = kv.Value;
         switch (value?.ValueCase)

@@ -92,7 +92,7 @@ internal sealed class SpanCodec
 
     /// <summary>Reverses <see cref="Encode"/> given the row's columns.</summary>
     public static Span Decode(byte[] proto, TraceId traceId, ulong spanId, ulong parentSpanId, string name,
-        long start, long duration, sbyte kind, string attributeText, string attributeTypes)
+        long start, long duration, sbyte kind, string attributeText, string attributeTypes, Func<int, string> keyOf)
     {
         var span = Span.Parser.ParseFrom(proto);
         if (span.TraceId.IsEmpty && !traceId.IsEmpty)
@@ -117,7 +117,7 @@ internal sealed class SpanCodec
 
         if (attributeTypes != SearchText.InBlob)
         {
-            SearchText.Rebuild(attributeText, attributeTypes, span.Attributes);
+            SearchText.Rebuild(attributeText, attributeTypes, keyOf, span.Attributes);
         }
 
         span.Name = name;
