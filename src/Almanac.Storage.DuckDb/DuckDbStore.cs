@@ -55,6 +55,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
     private readonly Dictionary<string, int> _keyIds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _newKeyIds = new(StringComparer.Ordinal);
     private readonly Func<string, int> _keyIdOf;
+    private readonly Dictionary<int, string> _writerKeyNames = new();
     private int _nextKeyId = 1;
 
     // Attribute key ids for readers: filled after each commit, and from the table on a miss (another instance wrote it).
@@ -154,6 +155,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 var key = reader.GetString(0);
                 var id = reader.GetInt32(1);
                 _keyIds[key] = id;
+                _writerKeyNames[id] = key;
                 _keyIdsRead[key] = id;
                 _keyNames[id] = key;
                 _nextKeyId = Math.Max(_nextKeyId, id + 1);
@@ -221,19 +223,6 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 var scope = ResolveScope(data, batchScopes, newScopes, catalogue, resource.Service, batchNewest);
                 var span = data.Span;
 
-                foreach (var kv in span.Attributes)
-                {
-                    catalogue.Key(data.ServiceName, kv.Key, kv.Value, AttributeTarget.Span, data.StartTimeUnixNano);
-                }
-
-                foreach (var evt in span.Events)
-                {
-                    foreach (var kv in evt.Attributes)
-                    {
-                        catalogue.Key(data.ServiceName, kv.Key, kv.Value, AttributeTarget.Event, data.StartTimeUnixNano);
-                    }
-                }
-
                 foreach (var link in span.Links)
                 {
                     foreach (var kv in link.Attributes)
@@ -246,6 +235,13 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 catalogue.Operation(data.ServiceName, span.Name, (int)span.Kind, data.StartTimeUnixNano);
 
                 _searchText.Build(span.Attributes, span.Events, _keyIdOf);
+                var serviceIndex = catalogue.ServiceIndex(data.ServiceName);
+                for (var p = 0; p < _searchText.PairCount; p++)
+                {
+                    catalogue.KeyById(serviceIndex, _searchText.PairKey(p), _searchText.PairType(p),
+                        p < _searchText.SpanPairCount ? AttributeTarget.Span : AttributeTarget.Event, data.StartTimeUnixNano);
+                }
+
                 data.TraceId.WriteTo(traceIdBytes);
                 // Strings go in as UTF-8 bytes: DuckDB.NET's string overload marshals a fresh native copy per value.
                 appender.CreateRow()
@@ -331,6 +327,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
             Execute(writer, sql.ToString(), parameters.ToArray());
         }
 
+        catalogue.ResolveKeyIds(id => _writerKeyNames[id]);
         var catalogueUpdates = WriteCatalogue(writer, catalogue);
 
         Execute(writer, "INSERT INTO ingest_state VALUES (0, $1) ON CONFLICT (id) DO UPDATE SET checkpoint = excluded.checkpoint",
@@ -374,6 +371,8 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
         id = _nextKeyId + _newKeyIds.Count;
         _newKeyIds.Add(key, id);
+        // Overwritten if this batch fails and the id goes to another key in the next one.
+        _writerKeyNames[id] = key;
         return id;
     }
 
@@ -1148,7 +1147,41 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
         public Dictionary<(string Service, string Key, int Type, int Target), long> Keys { get; } = new();
 
+        // Attribute keys by (service index, key id, type, target) packed in a long: a batch counts about ten per span,
+        // and hashing a long is far cheaper than hashing two strings each time.
+        private readonly Dictionary<string, int> _serviceIndex = new(StringComparer.Ordinal);
+        private readonly List<string> _serviceNames = new();
+        private readonly Dictionary<long, long> _keysById = new();
+
         public void Service(string name, long seen) => Bump(Services, name, seen);
+
+        public int ServiceIndex(string service)
+        {
+            if (!_serviceIndex.TryGetValue(service, out var index))
+            {
+                index = _serviceNames.Count;
+                _serviceIndex.Add(service, index);
+                _serviceNames.Add(service);
+            }
+
+            return index;
+        }
+
+        public void KeyById(int serviceIndex, int keyId, byte type, AttributeTarget target, long seen) =>
+            Bump(_keysById, ((long)serviceIndex << 40) | ((long)keyId << 8) | ((long)type << 4) | (long)target, seen);
+
+        /// <summary>Folds the id-keyed entries into <see cref="Keys"/>.</summary>
+        public void ResolveKeyIds(Func<int, string> keyName)
+        {
+            foreach (var (packed, seen) in _keysById)
+            {
+                var service = _serviceNames[(int)(packed >> 40)];
+                var key = keyName((int)((packed >> 8) & 0xFFFF_FFFF));
+                Bump(Keys, (service, key, (int)((packed >> 4) & 0xF), (int)(packed & 0xF)), seen);
+            }
+
+            _keysById.Clear();
+        }
 
         public void Operation(string service, string name, int kind, long seen) => Bump(Operations, (service, name, kind), seen);
 

@@ -36,6 +36,19 @@ internal sealed class SearchText
     private int _length;
     private int _typeCount;
     private bool _rebuildable;
+    private int[] _pairKeys = new int[64];
+    private byte[] _pairTypes = new byte[64];
+
+    /// <summary>Pairs in the last <see cref="Build"/>: span attributes first (<see cref="SpanPairCount"/>), then event attributes.</summary>
+    public int PairCount { get; private set; }
+
+    public int SpanPairCount { get; private set; }
+
+    /// <summary>Key id of pair i, so the catalogue can count keys without hashing their strings again.</summary>
+    public int PairKey(int i) => _pairKeys[i];
+
+    /// <summary>Value type (<see cref="Almanac.Core.Storage.AttributeValueType"/>) of pair i.</summary>
+    public byte PairType(int i) => _pairTypes[i];
 
     /// <summary>The UTF-8 search text of the last <see cref="Build"/>; valid until the next call.</summary>
     public Span<byte> Text => _text.AsSpan(0, _length);
@@ -51,6 +64,8 @@ internal sealed class SearchText
         _length = 0;
         _typeCount = 0;
         _rebuildable = true;
+        PairCount = 0;
+        SpanPairCount = spanAttributes.Count;
         if (spanAttributes.Count == 0 && events.Count == 0)
         {
             return;
@@ -159,8 +174,17 @@ internal sealed class SearchText
     /// <summary>Appends <c>key-id US value RS</c>; false when a separator in the value had to be substituted.</summary>
     private bool Pair(KeyValue kv, Func<string, int> keyId)
     {
+        var id = keyId(kv.Key);
+        if (PairCount == _pairKeys.Length)
+        {
+            Array.Resize(ref _pairKeys, PairCount * 2);
+            Array.Resize(ref _pairTypes, PairCount * 2);
+        }
+
+        _pairKeys[PairCount] = id;
+        _pairTypes[PairCount++] = (byte)AttributeText.TypeOf(kv.Value);
         Ensure(12);
-        Utf8Formatter.TryFormat(keyId(kv.Key), _text.AsSpan(_length), out var idLength);
+        Utf8Formatter.TryFormat(id, _text.AsSpan(_length), out var idLength);
         _length += idLength;
         var clean = true;
         Put(UnitSeparator);

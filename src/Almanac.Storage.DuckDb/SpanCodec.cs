@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Almanac.Core.Model;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Trace.V1;
@@ -16,79 +17,76 @@ namespace Almanac.Storage.DuckDb;
 /// </summary>
 internal sealed class SpanCodec
 {
-    private const int TraceIdField = 1;
-    private const int SpanIdField = 2;
-    private const int ParentSpanIdField = 4;
-    private const int NameField = 5;
-    private const int KindField = 6;
-    private const int StartField = 7;
-    private const int EndField = 8;
-    private const int AttributesField = 9;
-    private const uint EndTag = (EndField << 3) | 1; // fixed64
+    /// <summary>
+    /// Every field of OTLP's Span this codec knows: what the columns hold, what <see cref="Encode"/> copies, and the
+    /// attributes. A test compares it with the generated descriptor so a newer proto cannot add a field that would
+    /// silently be left out of the blob.
+    /// </summary>
+    internal static readonly int[] KnownFields = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 
-    private byte[] _full = new byte[4096];
-    private byte[] _stripped = new byte[4096];
+    private const uint EndTag = (Span.EndTimeUnixNanoFieldNumber << 3) | 1; // fixed64
+
+    /// <summary>The blob's content, refilled per span: only what the columns do not reproduce.</summary>
+    private readonly Span _rest = new();
+    private byte[] _buffer = new byte[4096];
 
     /// <summary>The stripped encoding; valid until the next call.</summary>
     public Span<byte> Encode(SpanData data, bool stripAttributes)
     {
+        // Copying references into a reused message and serializing that is much cheaper than serializing the whole
+        // span (attributes are most of its bytes) and cutting fields out of the result.
         var span = data.Span;
-        var size = span.CalculateSize();
-        if (_full.Length < size + 9)
+        var rest = _rest;
+        rest.TraceId = !data.TraceId.IsEmpty && IdEquals(span.TraceId, data.TraceId) ? ByteString.Empty : span.TraceId;
+        rest.SpanId = !data.SpanId.IsEmpty && IdEquals(span.SpanId, data.SpanId) ? ByteString.Empty : span.SpanId;
+        rest.ParentSpanId = !data.ParentSpanId.IsEmpty && IdEquals(span.ParentSpanId, data.ParentSpanId) ? ByteString.Empty : span.ParentSpanId;
+        rest.TraceState = span.TraceState;
+        rest.Flags = span.Flags;
+        // The kind column is a TINYINT; a kind beyond it stays in the blob.
+        rest.Kind = (int)span.Kind is >= sbyte.MinValue and <= sbyte.MaxValue ? 0 : span.Kind;
+        rest.DroppedAttributesCount = span.DroppedAttributesCount;
+        rest.DroppedEventsCount = span.DroppedEventsCount;
+        rest.DroppedLinksCount = span.DroppedLinksCount;
+        rest.Status = span.Status;
+        rest.Attributes.Clear();
+        if (!stripAttributes)
         {
-            _full = new byte[Math.Max(size + 9, _full.Length * 2)];
-            _stripped = new byte[_full.Length];
+            rest.Attributes.Add(span.Attributes);
         }
 
-        span.WriteTo(_full.AsSpan(0, size));
+        rest.Events.Clear();
+        rest.Events.Add(span.Events);
+        rest.Links.Clear();
+        rest.Links.Add(span.Links);
+        UnknownFields(rest) = UnknownFields(span);
 
-        var stripTrace = !data.TraceId.IsEmpty && IdEquals(span.TraceId, data.TraceId);
-        var stripSpan = !data.SpanId.IsEmpty && IdEquals(span.SpanId, data.SpanId);
-        var stripParent = !data.ParentSpanId.IsEmpty && IdEquals(span.ParentSpanId, data.ParentSpanId);
-        var stripKind = (int)span.Kind is >= sbyte.MinValue and <= sbyte.MaxValue;
+        var size = rest.CalculateSize();
+        if (_buffer.Length < size + 9)
+        {
+            _buffer = new byte[Math.Max(size + 9, _buffer.Length * 2)];
+        }
+
+        rest.WriteTo(_buffer.AsSpan(0, size));
         // Also catches the wrap-around of absurd times, where end - start overflows.
-        var endInBlob = unchecked(data.StartTimeUnixNano + data.DurationNanos) != data.EndTimeUnixNano;
-
-        var input = new CodedInputStream(_full, 0, size);
-        var written = 0;
-        while (true)
+        if (unchecked(data.StartTimeUnixNano + data.DurationNanos) != data.EndTimeUnixNano)
         {
-            var fieldStart = (int)input.Position;
-            var tag = input.ReadTag();
-            if (tag == 0)
-            {
-                break;
-            }
-
-            input.SkipLastField();
-            var fieldEnd = (int)input.Position;
-            var skip = WireFormat.GetTagFieldNumber(tag) switch
-            {
-                TraceIdField => stripTrace,
-                SpanIdField => stripSpan,
-                ParentSpanIdField => stripParent,
-                // Defaults are never serialized, so these are present only when non-default, which the columns hold.
-                NameField or StartField or EndField => true,
-                KindField => stripKind,
-                AttributesField => stripAttributes,
-                _ => false,
-            };
-            if (!skip)
-            {
-                _full.AsSpan(fieldStart, fieldEnd - fieldStart).CopyTo(_stripped.AsSpan(written));
-                written += fieldEnd - fieldStart;
-            }
+            _buffer[size++] = (byte)EndTag;
+            BinaryPrimitives.WriteUInt64LittleEndian(_buffer.AsSpan(size), span.EndTimeUnixNano);
+            size += 8;
         }
 
-        if (endInBlob)
-        {
-            _stripped[written++] = (byte)EndTag;
-            BinaryPrimitives.WriteUInt64LittleEndian(_stripped.AsSpan(written), span.EndTimeUnixNano);
-            written += 8;
-        }
-
-        return _stripped.AsSpan(0, written);
+        // Drop the references so the reused message does not keep the batch alive.
+        rest.Status = null;
+        rest.Attributes.Clear();
+        rest.Events.Clear();
+        rest.Links.Clear();
+        UnknownFields(rest) = null;
+        return _buffer.AsSpan(0, size);
     }
+
+    /// <summary>Fields a newer sender set that this proto version does not know: kept in the blob like the rest.</summary>
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_unknownFields")]
+    private static extern ref UnknownFieldSet? UnknownFields(Span span);
 
     /// <summary>Reverses <see cref="Encode"/> given the row's columns.</summary>
     public static Span Decode(byte[] proto, TraceId traceId, ulong spanId, ulong parentSpanId, string name,
