@@ -162,25 +162,26 @@ public sealed partial class DuckDbStore : ITelemetryStore
             }
         }
 
-        using (var command = Command(connection, "SELECT hash, id FROM resources"))
+        // One query each, not one per row: a long-lived data directory can hold thousands of pods' resources.
+        using (var command = Command(connection, "SELECT " + ResourceColumns + " FROM resources"))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
             {
-                var id = reader.GetInt64(1);
-                _resourcesByHash[reader.GetInt64(0)] = GetResource(connection, id);
-                _nextResourceId = Math.Max(_nextResourceId, id + 1);
+                var entry = _resources.GetOrAdd(reader.GetInt64(0), ReadResource(reader));
+                _resourcesByHash[entry.Hash] = entry;
+                _nextResourceId = Math.Max(_nextResourceId, entry.Id + 1);
             }
         }
 
-        using (var command = Command(connection, "SELECT hash, id FROM scopes"))
+        using (var command = Command(connection, "SELECT id FROM scopes"))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
             {
-                var id = reader.GetInt64(1);
-                _scopesByHash[reader.GetInt64(0)] = GetScope(connection, id);
-                _nextScopeId = Math.Max(_nextScopeId, id + 1);
+                var entry = GetScope(connection, reader.GetInt64(0));
+                _scopesByHash[entry.Hash] = entry;
+                _nextScopeId = Math.Max(_nextScopeId, entry.Id + 1);
             }
         }
     }
@@ -339,14 +340,14 @@ public sealed partial class DuckDbStore : ITelemetryStore
         {
             _resources.TryAdd(r.Id, r);
             _resourcesByHash[r.Hash] = r;
-            _nextResourceId = r.Id + 1;
+            _nextResourceId = Math.Max(_nextResourceId, r.Id + 1);
         }
 
         foreach (var s in newScopes)
         {
             _scopes.TryAdd(s.Id, s);
             _scopesByHash[s.Hash] = s;
-            _nextScopeId = s.Id + 1;
+            _nextScopeId = Math.Max(_nextScopeId, s.Id + 1);
         }
 
         foreach (var (key, id) in _newKeyIds)
@@ -354,7 +355,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
             _keyIds[key] = id;
             _keyNames[id] = key;
             _keyIdsRead[key] = id;
-            _nextKeyId = id + 1;
+            _nextKeyId = Math.Max(_nextKeyId, id + 1);
         }
 
         catalogueUpdates();
@@ -962,22 +963,28 @@ public sealed partial class DuckDbStore : ITelemetryStore
             return entry;
         }
 
-        using var command = Command(connection, "SELECT service, schema_url, attr_keys, attr_values, proto, hash FROM resources WHERE id = $1", id);
+        using var command = Command(connection, "SELECT " + ResourceColumns + " FROM resources WHERE id = $1", id);
         using var reader = command.ExecuteReader();
         if (!reader.Read())
         {
             throw new InvalidDataException($"Span references missing resource {id}.");
         }
 
+        return _resources.GetOrAdd(id, ReadResource(reader));
+    }
+
+    private const string ResourceColumns = "id, hash, service, schema_url, attr_keys, attr_values, proto";
+
+    private static ResourceEntry ReadResource(DbDataReader reader)
+    {
         Resource resource;
-        using (var proto = reader.GetStream(4))
+        using (var proto = reader.GetStream(6))
         {
             resource = Resource.Parser.ParseFrom(proto);
         }
 
-        entry = new ResourceEntry(id, reader.GetInt64(5), resource, reader.GetString(0), reader.GetString(1),
-            reader.GetFieldValue<List<string>>(2), reader.GetFieldValue<List<string>>(3));
-        return _resources.GetOrAdd(id, entry);
+        return new ResourceEntry(reader.GetInt64(0), reader.GetInt64(1), resource, reader.GetString(2), reader.GetString(3),
+            reader.GetFieldValue<List<string>>(4), reader.GetFieldValue<List<string>>(5));
     }
 
     private ScopeEntry GetScope(DuckDBConnection connection, long id)
