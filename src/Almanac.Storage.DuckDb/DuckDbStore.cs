@@ -46,6 +46,21 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
     // Writer-only state (guarded by _writeLock).
     private readonly SpanCodec _codec = new();
+    private readonly SearchText _searchText = new();
+    private readonly Dictionary<string, byte[]> _utf8 = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, ResourceEntry> _resourcesByHash = new();
+    private readonly Dictionary<long, ScopeEntry> _scopesByHash = new();
+    private long _nextResourceId = 1;
+    private long _nextScopeId = 1;
+    private readonly Dictionary<string, int> _keyIds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _newKeyIds = new(StringComparer.Ordinal);
+    private readonly Func<string, int> _keyIdOf;
+    private readonly Dictionary<int, string> _writerKeyNames = new();
+    private int _nextKeyId = 1;
+
+    // Attribute key ids for readers: filled after each commit, and from the table on a miss (another instance wrote it).
+    private readonly ConcurrentDictionary<int, string> _keyNames = new();
+    private readonly ConcurrentDictionary<string, int> _keyIdsRead = new(StringComparer.Ordinal);
     private readonly CatalogueCache<string> _knownServices = new(StringComparer.Ordinal);
     private readonly CatalogueCache<(string Service, string Name, int Kind)> _knownOperations = new(null);
     private readonly CatalogueCache<(string Service, string Key, int Type, int Target)> _knownKeys = new(null);
@@ -64,6 +79,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         _connectionString = "Data Source=" + databaseFilePath;
         _walPath = databaseFilePath + ".wal";
         _logger = logger;
+        _keyIdOf = KeyIdForWrite;
     }
 
     public StoreCapabilities Capabilities => StoreCapabilities.AtomicCheckpoint | StoreCapabilities.Durable;
@@ -73,8 +89,11 @@ public sealed partial class DuckDbStore : ITelemetryStore
         _writer = new DuckDBConnection(_connectionString);
         _writer.Open();
         Execute(_writer, "SET checkpoint_threshold = '1GB'");
+        CheckSchemaVersion(_writer);
         Execute(_writer, Schema.Create);
+        Execute(_writer, "INSERT INTO schema_version SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM schema_version)", Schema.Version);
         Execute(_writer, Schema.CreateStaging);
+        LoadIdMaps(_writer);
         _logger?.LogDebug("DuckDB span store opened at {ConnectionString}", _connectionString);
     }, cancellationToken);
 
@@ -89,6 +108,81 @@ public sealed partial class DuckDbStore : ITelemetryStore
         finally
         {
             _writeLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// A file written with another layout is refused with a message that says what to do, rather than failing on
+    /// the first batch. There is no migration from layout 1 (the pre-release layout): its spans stay readable only
+    /// by the Almanac that wrote them.
+    /// </summary>
+    private void CheckSchemaVersion(DuckDBConnection connection)
+    {
+        using var tables = Command(connection,
+            "SELECT count(*) FILTER (table_name = 'spans'), count(*) FILTER (table_name = 'schema_version') FROM duckdb_tables() WHERE schema_name = 'main'");
+        using var reader = tables.ExecuteReader();
+        reader.Read();
+        var hasSpans = reader.GetInt64(0) > 0;
+        var hasVersion = reader.GetInt64(1) > 0;
+        if (!hasSpans)
+        {
+            return;
+        }
+
+        var version = 1;
+        if (hasVersion)
+        {
+            using var command = Command(connection, "SELECT max(version) FROM schema_version");
+            version = command.ExecuteScalar() is int v ? v : Schema.Version;
+        }
+
+        if (version != Schema.Version)
+        {
+            throw new InvalidDataException(
+                $"The database {_connectionString["Data Source=".Length..]} has storage layout {version}, but this Almanac reads layout {Schema.Version}. "
+                + "Move that data directory away (or delete it) or choose another --data-dir; this version cannot read or convert it.");
+        }
+    }
+
+    /// <summary>The writer hands out resource, scope and key ids in order, so it needs those already stored.</summary>
+    private void LoadIdMaps(DuckDBConnection connection)
+    {
+        using (var command = Command(connection, "SELECT key, id FROM attribute_key_ids"))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var key = reader.GetString(0);
+                var id = reader.GetInt32(1);
+                _keyIds[key] = id;
+                _writerKeyNames[id] = key;
+                _keyIdsRead[key] = id;
+                _keyNames[id] = key;
+                _nextKeyId = Math.Max(_nextKeyId, id + 1);
+            }
+        }
+
+        // One query each, not one per row: a long-lived data directory can hold thousands of pods' resources.
+        using (var command = Command(connection, "SELECT " + ResourceColumns + " FROM resources"))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var entry = _resources.GetOrAdd(reader.GetInt64(0), ReadResource(reader));
+                _resourcesByHash[entry.Hash] = entry;
+                _nextResourceId = Math.Max(_nextResourceId, entry.Id + 1);
+            }
+        }
+
+        using (var command = Command(connection, "SELECT id FROM scopes"))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var entry = GetScope(connection, reader.GetInt64(0));
+                _scopesByHash[entry.Hash] = entry;
+                _nextScopeId = Math.Max(_nextScopeId, entry.Id + 1);
+            }
         }
     }
 
@@ -114,11 +208,11 @@ public sealed partial class DuckDbStore : ITelemetryStore
         var newScopes = new List<ScopeEntry>();
         var traces = new Dictionary<TraceId, TraceAggregate>();
         var catalogue = new CatalogueDelta();
-        var keys = new List<string>();
-        var values = new List<string>();
+        Span<byte> traceIdBytes = stackalloc byte[TraceId.ByteLength];
         // Resource and scope keys are catalogued once per batch, so they get the batch's newest start as last seen.
         var batchNewest = starts.Length > 0 ? starts[^1] : 0;
 
+        _newKeyIds.Clear();
         using var transaction = writer.BeginTransaction();
         Execute(writer, "DELETE FROM temp.main.trace_batch");
         using (var appender = writer.CreateAppender("spans"))
@@ -129,25 +223,6 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 var resource = ResolveResource(data, batchResources, newResources, catalogue, batchNewest);
                 var scope = ResolveScope(data, batchScopes, newScopes, catalogue, resource.Service, batchNewest);
                 var span = data.Span;
-
-                keys.Clear();
-                values.Clear();
-                foreach (var kv in span.Attributes)
-                {
-                    keys.Add(kv.Key);
-                    values.Add(AttributeText.Of(kv.Value));
-                    catalogue.Key(data.ServiceName, kv.Key, kv.Value, AttributeTarget.Span, data.StartTimeUnixNano);
-                }
-
-                foreach (var evt in span.Events)
-                {
-                    foreach (var kv in evt.Attributes)
-                    {
-                        keys.Add(kv.Key);
-                        values.Add(AttributeText.Of(kv.Value));
-                        catalogue.Key(data.ServiceName, kv.Key, kv.Value, AttributeTarget.Event, data.StartTimeUnixNano);
-                    }
-                }
 
                 foreach (var link in span.Links)
                 {
@@ -160,22 +235,31 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 catalogue.Service(data.ServiceName, data.StartTimeUnixNano);
                 catalogue.Operation(data.ServiceName, span.Name, (int)span.Kind, data.StartTimeUnixNano);
 
+                _searchText.Build(span.Attributes, span.Events, _keyIdOf);
+                var serviceIndex = catalogue.ServiceIndex(data.ServiceName);
+                for (var p = 0; p < _searchText.PairCount; p++)
+                {
+                    catalogue.KeyById(serviceIndex, _searchText.PairKey(p), _searchText.PairType(p),
+                        p < _searchText.SpanPairCount ? AttributeTarget.Span : AttributeTarget.Event, data.StartTimeUnixNano);
+                }
+
+                data.TraceId.WriteTo(traceIdBytes);
+                // Strings go in as UTF-8 bytes: DuckDB.NET's string overload marshals a fresh native copy per value.
                 appender.CreateRow()
-                    .AppendValue(data.TraceId.ToBytes())
+                    .AppendValue(traceIdBytes)
                     .AppendValue((ulong?)data.SpanId.Value)
                     .AppendValue((ulong?)data.ParentSpanId.Value)
                     .AppendValue((long?)data.StartTimeUnixNano)
-                    .AppendValue((long?)data.EndTimeUnixNano)
                     .AppendValue((long?)data.DurationNanos)
-                    .AppendValue(data.ServiceName)
-                    .AppendValue(span.Name)
+                    .AppendValue(Utf8(data.ServiceName))
+                    .AppendValue(Utf8(span.Name))
                     .AppendValue((sbyte?)(int)span.Kind)
                     .AppendValue((sbyte?)(int)(span.Status?.Code ?? Status.Types.StatusCode.Unset))
                     .AppendValue((long?)resource.Id)
                     .AppendValue((long?)scope.Id)
-                    .AppendValue((IEnumerable<string>)keys)
-                    .AppendValue((IEnumerable<string>)values)
-                    .AppendValue(_codec.Encode(data))
+                    .AppendValue(_searchText.Text)
+                    .AppendValue(_searchText.Types)
+                    .AppendValue(_codec.Encode(data, stripAttributes: _searchText.Rebuildable))
                     .EndRow();
 
                 if (!traces.TryGetValue(data.TraceId, out var aggregate))
@@ -218,16 +302,33 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
         foreach (var r in newResources)
         {
-            Execute(writer, "INSERT INTO resources VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                r.Id, r.Service, r.SchemaUrl, r.Keys, r.Values, r.Resource.ToByteArray());
+            Execute(writer, "INSERT INTO resources VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                r.Id, r.Hash, r.Service, r.SchemaUrl, r.Keys, r.Values, r.Resource.ToByteArray());
         }
 
         foreach (var s in newScopes)
         {
-            Execute(writer, "INSERT INTO scopes VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                s.Id, s.SchemaUrl, s.Scope.ToByteArray());
+            Execute(writer, "INSERT INTO scopes VALUES ($1, $2, $3, $4)",
+                s.Id, s.Hash, s.SchemaUrl, s.Scope.ToByteArray());
         }
 
+        foreach (var chunk in _newKeyIds.Chunk(200))
+        {
+            var sql = new StringBuilder("INSERT INTO attribute_key_ids VALUES ");
+            var parameters = new List<object>(chunk.Length * 2);
+            foreach (var (key, id) in chunk)
+            {
+                sql.Append(parameters.Count == 0 ? "(" : ", (")
+                    .Append('$').Append((parameters.Count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture))
+                    .Append(", $").Append((parameters.Count + 2).ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(')');
+                parameters.Add(id);
+                parameters.Add(key);
+            }
+
+            Execute(writer, sql.ToString(), parameters.ToArray());
+        }
+
+        catalogue.ResolveKeyIds(id => _writerKeyNames[id]);
         var catalogueUpdates = WriteCatalogue(writer, catalogue);
 
         Execute(writer, "INSERT INTO ingest_state VALUES (0, $1) ON CONFLICT (id) DO UPDATE SET checkpoint = excluded.checkpoint",
@@ -238,15 +339,71 @@ public sealed partial class DuckDbStore : ITelemetryStore
         foreach (var r in newResources)
         {
             _resources.TryAdd(r.Id, r);
+            _resourcesByHash[r.Hash] = r;
+            _nextResourceId = Math.Max(_nextResourceId, r.Id + 1);
         }
 
         foreach (var s in newScopes)
         {
             _scopes.TryAdd(s.Id, s);
+            _scopesByHash[s.Hash] = s;
+            _nextScopeId = Math.Max(_nextScopeId, s.Id + 1);
+        }
+
+        foreach (var (key, id) in _newKeyIds)
+        {
+            _keyIds[key] = id;
+            _keyNames[id] = key;
+            _keyIdsRead[key] = id;
+            _nextKeyId = Math.Max(_nextKeyId, id + 1);
         }
 
         catalogueUpdates();
         MaybeStartBackgroundCheckpoint();
+    }
+
+    /// <summary>The id of an attribute key, handing out the next one for a key never seen (stored with the batch).</summary>
+    private int KeyIdForWrite(string key)
+    {
+        if (_keyIds.TryGetValue(key, out var id) || _newKeyIds.TryGetValue(key, out id))
+        {
+            return id;
+        }
+
+        id = _nextKeyId + _newKeyIds.Count;
+        _newKeyIds.Add(key, id);
+        // Overwritten if this batch fails and the id goes to another key in the next one.
+        _writerKeyNames[id] = key;
+        return id;
+    }
+
+    private string KeyName(DuckDBConnection connection, int id)
+    {
+        if (_keyNames.TryGetValue(id, out var key))
+        {
+            return key;
+        }
+
+        using var command = Command(connection, "SELECT key FROM attribute_key_ids WHERE id = $1", id);
+        key = command.ExecuteScalar() as string ?? throw new InvalidDataException($"Span references missing attribute key {id}.");
+        return _keyNames.GetOrAdd(id, key);
+    }
+
+    /// <summary>The id a key was stored under, or null when no span ever had it.</summary>
+    private int? KeyIdForSearch(DuckDBConnection connection, string key)
+    {
+        if (_keyIdsRead.TryGetValue(key, out var id))
+        {
+            return id;
+        }
+
+        using var command = Command(connection, "SELECT id FROM attribute_key_ids WHERE key = $1", key);
+        if (command.ExecuteScalar() is int found)
+        {
+            return _keyIdsRead.GetOrAdd(key, found);
+        }
+
+        return null;
     }
 
     private ResourceEntry ResolveResource(SpanData data, Dictionary<Resource, ResourceEntry> batch, List<ResourceEntry> added, CatalogueDelta catalogue, long seen)
@@ -257,10 +414,10 @@ public sealed partial class DuckDbStore : ITelemetryStore
         }
 
         var bytes = data.Resource.ToByteArray();
-        var id = HashId(1, bytes, data.ResourceSchemaUrl);
-        if (!_resources.TryGetValue(id, out entry))
+        var hash = HashId(1, bytes, data.ResourceSchemaUrl);
+        if (!_resourcesByHash.TryGetValue(hash, out entry))
         {
-            entry = added.Find(r => r.Id == id);
+            entry = added.Find(r => r.Hash == hash);
             if (entry is null)
             {
                 var keys = new List<string>();
@@ -271,7 +428,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
                     values.Add(AttributeText.Of(kv.Value));
                 }
 
-                entry = new ResourceEntry(id, data.Resource, data.ServiceName, data.ResourceSchemaUrl, keys, values);
+                entry = new ResourceEntry(_nextResourceId + added.Count, hash, data.Resource, data.ServiceName, data.ResourceSchemaUrl, keys, values);
                 added.Add(entry);
             }
         }
@@ -294,13 +451,13 @@ public sealed partial class DuckDbStore : ITelemetryStore
         }
 
         var bytes = data.Scope.ToByteArray();
-        var id = HashId(2, bytes, data.ScopeSchemaUrl);
-        if (!_scopes.TryGetValue(id, out entry))
+        var hash = HashId(2, bytes, data.ScopeSchemaUrl);
+        if (!_scopesByHash.TryGetValue(hash, out entry))
         {
-            entry = added.Find(s => s.Id == id);
+            entry = added.Find(s => s.Hash == hash);
             if (entry is null)
             {
-                entry = new ScopeEntry(id, data.Scope, data.ScopeSchemaUrl);
+                entry = new ScopeEntry(_nextScopeId + added.Count, hash, data.Scope, data.ScopeSchemaUrl);
                 added.Add(entry);
             }
         }
@@ -440,9 +597,10 @@ public sealed partial class DuckDbStore : ITelemetryStore
         }
 
         var result = new List<SpanData>();
+        Func<int, string> keyOf = id => KeyName(connection, id);
         // The start range is redundant for correctness but lets zone maps skip row groups outside the trace.
         using (var command = Command(connection,
-            "SELECT span_id, parent_span_id, name, start_ns, end_ns, service, resource_id, scope_id, span_proto "
+            "SELECT span_id, parent_span_id, name, start_ns, duration_ns, service, resource_id, scope_id, span_proto, kind, attrs, attr_types "
             + "FROM spans WHERE trace_id = $1 AND start_ns >= $2 AND start_ns <= $3", id, start, lastStart))
         using (var reader = command.ExecuteReader())
         {
@@ -452,11 +610,15 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 var parentId = reader.GetFieldValue<ulong>(1);
                 var resource = GetResource(connection, reader.GetInt64(6));
                 var scope = GetScope(connection, reader.GetInt64(7));
-                Span span;
-                using (var proto = reader.GetStream(8))
+                byte[] proto;
+                using (var stream = reader.GetStream(8))
                 {
-                    span = SpanCodec.Decode(proto, traceId, spanId, parentId, reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4));
+                    proto = new byte[stream.Length];
+                    stream.ReadExactly(proto);
                 }
+
+                var span = SpanCodec.Decode(proto, traceId, spanId, parentId, reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4),
+                    reader.GetFieldValue<sbyte>(9), reader.GetString(10), reader.GetString(11), keyOf);
 
                 result.Add(new SpanData(traceId, new SpanId(spanId), new SpanId(parentId), reader.GetString(5),
                     resource.Resource, resource.SchemaUrl, scope.Scope, scope.SchemaUrl, span));
@@ -512,10 +674,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         {
             // Resources are few: resolve which match first so each span row only compares an id.
             var resourceIds = MatchingResources(connection, key, value);
-            P(key);
-            var keyParam = parameters.Count;
-            P(value);
-            var valueParam = parameters.Count;
+            var keyId = KeyIdForSearch(connection, key);
             where.Append(" AND (");
             if (resourceIds.Count > 0)
             {
@@ -523,7 +682,16 @@ public sealed partial class DuckDbStore : ITelemetryStore
                     .Append(") OR ");
             }
 
-            where.Append(Schema.AttributeMatch(keyParam, valueParam)).Append(')');
+            if (keyId is { } known)
+            {
+                P(SearchText.Needle(known, value));
+                where.Append(Schema.SpanAttributeMatch(parameters.Count)).Append(')');
+            }
+            else
+            {
+                // No span ever had this key, so only the resources can match.
+                where.Append("false)");
+            }
         }
 
         var sql = "SELECT t.trace_id FROM traces t SEMI JOIN (SELECT trace_id FROM spans WHERE " + where
@@ -541,7 +709,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
     private static List<long> MatchingResources(DuckDBConnection connection, string key, string value)
     {
-        using var command = Command(connection, "SELECT id FROM resources WHERE " + Schema.AttributeMatch(1, 2), key, value);
+        using var command = Command(connection, "SELECT id FROM resources WHERE " + Schema.ResourceAttributeMatch(1, 2), key, value);
         using var reader = command.ExecuteReader();
         var ids = new List<long>();
         while (reader.Read())
@@ -740,6 +908,24 @@ public sealed partial class DuckDbStore : ITelemetryStore
         }
     }
 
+    /// <summary>UTF-8 of a service or span name, cached: a batch repeats a few hundred distinct names.</summary>
+    private byte[] Utf8(string text)
+    {
+        if (!_utf8.TryGetValue(text, out var bytes))
+        {
+            // Bounded: names are low-cardinality, but a sender with a unique name per span must not grow this forever.
+            if (_utf8.Count >= 100_000)
+            {
+                _utf8.Clear();
+            }
+
+            bytes = Encoding.UTF8.GetBytes(text);
+            _utf8[text] = bytes;
+        }
+
+        return bytes;
+    }
+
     private DuckDBConnection Writer => _writer ?? throw new InvalidOperationException("InitializeAsync has not been called.");
 
     /// <summary>Runs a query on a pooled reader connection (DuckDB connections are not thread-safe; the database is).</summary>
@@ -777,22 +963,28 @@ public sealed partial class DuckDbStore : ITelemetryStore
             return entry;
         }
 
-        using var command = Command(connection, "SELECT service, schema_url, attr_keys, attr_values, proto FROM resources WHERE id = $1", id);
+        using var command = Command(connection, "SELECT " + ResourceColumns + " FROM resources WHERE id = $1", id);
         using var reader = command.ExecuteReader();
         if (!reader.Read())
         {
             throw new InvalidDataException($"Span references missing resource {id}.");
         }
 
+        return _resources.GetOrAdd(id, ReadResource(reader));
+    }
+
+    private const string ResourceColumns = "id, hash, service, schema_url, attr_keys, attr_values, proto";
+
+    private static ResourceEntry ReadResource(DbDataReader reader)
+    {
         Resource resource;
-        using (var proto = reader.GetStream(4))
+        using (var proto = reader.GetStream(6))
         {
             resource = Resource.Parser.ParseFrom(proto);
         }
 
-        entry = new ResourceEntry(id, resource, reader.GetString(0), reader.GetString(1),
-            reader.GetFieldValue<List<string>>(2), reader.GetFieldValue<List<string>>(3));
-        return _resources.GetOrAdd(id, entry);
+        return new ResourceEntry(reader.GetInt64(0), reader.GetInt64(1), resource, reader.GetString(2), reader.GetString(3),
+            reader.GetFieldValue<List<string>>(4), reader.GetFieldValue<List<string>>(5));
     }
 
     private ScopeEntry GetScope(DuckDBConnection connection, long id)
@@ -802,7 +994,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
             return entry;
         }
 
-        using var command = Command(connection, "SELECT schema_url, proto FROM scopes WHERE id = $1", id);
+        using var command = Command(connection, "SELECT schema_url, proto, hash FROM scopes WHERE id = $1", id);
         using var reader = command.ExecuteReader();
         if (!reader.Read())
         {
@@ -815,7 +1007,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
             scope = InstrumentationScope.Parser.ParseFrom(proto);
         }
 
-        entry = new ScopeEntry(id, scope, reader.GetString(0));
+        entry = new ScopeEntry(id, reader.GetInt64(2), scope, reader.GetString(0));
         return _scopes.GetOrAdd(id, entry);
     }
 
@@ -847,9 +1039,9 @@ public sealed partial class DuckDbStore : ITelemetryStore
     }
 
     /// <summary>Resources are immutable once stored, so entries are shared by every reader.</summary>
-    private sealed record ResourceEntry(long Id, Resource Resource, string Service, string SchemaUrl, List<string> Keys, List<string> Values);
+    private sealed record ResourceEntry(long Id, long Hash, Resource Resource, string Service, string SchemaUrl, List<string> Keys, List<string> Values);
 
-    private sealed record ScopeEntry(long Id, InstrumentationScope Scope, string SchemaUrl);
+    private sealed record ScopeEntry(long Id, long Hash, InstrumentationScope Scope, string SchemaUrl);
 
     /// <summary>One trace's share of a batch, folded in memory so the summary upsert is one row per trace.</summary>
     private sealed class TraceAggregate
@@ -962,7 +1154,41 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
         public Dictionary<(string Service, string Key, int Type, int Target), long> Keys { get; } = new();
 
+        // Attribute keys by (service index, key id, type, target) packed in a long: a batch counts about ten per span,
+        // and hashing a long is far cheaper than hashing two strings each time.
+        private readonly Dictionary<string, int> _serviceIndex = new(StringComparer.Ordinal);
+        private readonly List<string> _serviceNames = new();
+        private readonly Dictionary<long, long> _keysById = new();
+
         public void Service(string name, long seen) => Bump(Services, name, seen);
+
+        public int ServiceIndex(string service)
+        {
+            if (!_serviceIndex.TryGetValue(service, out var index))
+            {
+                index = _serviceNames.Count;
+                _serviceIndex.Add(service, index);
+                _serviceNames.Add(service);
+            }
+
+            return index;
+        }
+
+        public void KeyById(int serviceIndex, int keyId, byte type, AttributeTarget target, long seen) =>
+            Bump(_keysById, ((long)serviceIndex << 40) | ((long)keyId << 8) | ((long)type << 4) | (long)target, seen);
+
+        /// <summary>Folds the id-keyed entries into <see cref="Keys"/>.</summary>
+        public void ResolveKeyIds(Func<int, string> keyName)
+        {
+            foreach (var (packed, seen) in _keysById)
+            {
+                var service = _serviceNames[(int)(packed >> 40)];
+                var key = keyName((int)((packed >> 8) & 0xFFFF_FFFF));
+                Bump(Keys, (service, key, (int)((packed >> 4) & 0xF), (int)(packed & 0xF)), seen);
+            }
+
+            _keysById.Clear();
+        }
 
         public void Operation(string service, string name, int kind, long seen) => Bump(Operations, (service, name, kind), seen);
 

@@ -6,26 +6,40 @@ internal static class Schema
     public const string Create = """
         -- One row per span, appended in start-time order per batch so the per-row-group min/max (zone maps) on
         -- start_ns let trace-by-id and time-window searches skip most of the table. No index: appends stay cheap.
+        -- Column choices are about bytes per span (ADR 0003): no end_ns (start + duration, the blob keeps the
+        -- rare end that precedes its start), small sequential resource/scope ids that bit-pack, and the span
+        -- attributes held once, as search text, instead of in the blob and in two lists.
         CREATE TABLE IF NOT EXISTS spans (
             trace_id       BLOB      NOT NULL,  -- 16 raw bytes
             span_id        UBIGINT   NOT NULL,
             parent_span_id UBIGINT   NOT NULL,  -- 0 for a root
             start_ns       BIGINT    NOT NULL,
-            end_ns         BIGINT    NOT NULL,
-            duration_ns    BIGINT    NOT NULL,
+            duration_ns    BIGINT    NOT NULL,  -- max(0, end - start)
             service        VARCHAR   NOT NULL,
             name           VARCHAR   NOT NULL,
             kind           TINYINT   NOT NULL,
             status_code    TINYINT   NOT NULL,
-            resource_id    BIGINT    NOT NULL,
-            scope_id       BIGINT    NOT NULL,
-            attr_keys      VARCHAR[] NOT NULL,  -- span + event attribute keys ...
-            attr_values    VARCHAR[] NOT NULL,  -- ... and their text forms, index for index
-            span_proto     BLOB      NOT NULL   -- the span minus the columns above: every other field, exactly
+            resource_id    BIGINT    NOT NULL,  -- resources.id
+            scope_id       BIGINT    NOT NULL,  -- scopes.id
+            attrs          VARCHAR   NOT NULL,  -- span + event attributes as search text (SearchText)
+            attr_types     VARCHAR   NOT NULL,  -- one type letter per span attribute, or '*': they are in span_proto
+            span_proto     BLOB      NOT NULL   -- the span minus what the columns above reproduce
+        );
+
+        -- Attribute keys by the small id the spans' search text spells them with; ids are never reused.
+        CREATE TABLE IF NOT EXISTS attribute_key_ids (
+            id  INTEGER PRIMARY KEY,
+            key VARCHAR NOT NULL
+        );
+
+        -- Which layout this file has; InitializeAsync refuses a file with another version.
+        CREATE TABLE IF NOT EXISTS schema_version (
+            version INTEGER NOT NULL
         );
 
         CREATE TABLE IF NOT EXISTS resources (
-            id          BIGINT PRIMARY KEY,     -- hash of the serialized resource + schema url
+            id          BIGINT PRIMARY KEY,     -- assigned in order by the writer: small ids compress in spans
+            hash        BIGINT    NOT NULL,     -- of the serialized resource + schema url: the dedup key
             service     VARCHAR   NOT NULL,
             schema_url  VARCHAR   NOT NULL,
             attr_keys   VARCHAR[] NOT NULL,
@@ -35,6 +49,7 @@ internal static class Schema
 
         CREATE TABLE IF NOT EXISTS scopes (
             id         BIGINT PRIMARY KEY,
+            hash       BIGINT  NOT NULL,
             schema_url VARCHAR NOT NULL,
             proto      BLOB    NOT NULL
         );
@@ -128,13 +143,21 @@ internal static class Schema
             service_counts = list_concat(traces.service_counts, excluded.service_counts);
         """;
 
+    /// <summary>The layout <see cref="Create"/> makes. 1: until 2026-11-24 (attr_keys/attr_values lists, end_ns, hashed ids).</summary>
+    public const int Version = 2;
+
     /// <summary>
-    /// One attribute filter against a row's search lists: the key and value must sit at the same index. Cheapest
+    /// One attribute filter against a span row: its search text contains the needle (<see cref="SearchText.Needle"/>).
+    /// </summary>
+    public static string SpanAttributeMatch(int needleParam) => $"contains(attrs, ${needleParam})";
+
+    /// <summary>
+    /// One attribute filter against a resource row's search lists: the key and value must sit at the same index. Cheapest
     /// test first (DuckDB evaluates AND/OR terms only on rows still undecided): the value must occur at all; then
     /// the key's first position usually settles it; only rows whose key repeats (span and event attribute of the
     /// same name) pay for the exhaustive lambda.
     /// </summary>
-    public static string AttributeMatch(int keyParam, int valueParam) =>
+    public static string ResourceAttributeMatch(int keyParam, int valueParam) =>
         $"(list_contains(attr_values, ${valueParam}) AND (attr_values[list_position(attr_keys, ${keyParam})] = ${valueParam} "
         + $"OR list_bool_or(list_transform(range(1, len(attr_keys) + 1), i -> attr_keys[i] = ${keyParam} AND attr_values[i] = ${valueParam}))))";
 }

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Almanac.Core.Model;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Trace.V1;
@@ -6,73 +8,89 @@ namespace Almanac.Storage.DuckDb;
 
 /// <summary>
 /// Serializes a span for the span_proto column without the fields that already live in their own columns (ids,
-/// name, start/end), which would otherwise be the biggest part of a small span. A field is left out only when its
-/// column reproduces it byte for byte, and put back only when it was left out, so even malformed ids round-trip.
-/// Reuses its buffers: one instance per writer, not thread-safe.
+/// name, start, end, kind, and the attributes when attr_types says the search text rebuilds them), which would
+/// otherwise be most of a span's bytes. A field is left out only when its columns reproduce it exactly, and put
+/// back only when it was left out, so even malformed ids round-trip. The end time has no column: it is start +
+/// duration unless the end precedes the start (clock trouble, duration 0), and only then does the blob keep it,
+/// written even when it is 0 so its presence is what says so. Reuses its buffers: one instance per writer, not
+/// thread-safe.
 /// </summary>
 internal sealed class SpanCodec
 {
-    private const int TraceIdField = 1;
-    private const int SpanIdField = 2;
-    private const int ParentSpanIdField = 4;
-    private const int NameField = 5;
-    private const int StartField = 7;
-    private const int EndField = 8;
+    /// <summary>
+    /// Every field of OTLP's Span this codec knows: what the columns hold, what <see cref="Encode"/> copies, and the
+    /// attributes. A test compares it with the generated descriptor so a newer proto cannot add a field that would
+    /// silently be left out of the blob.
+    /// </summary>
+    internal static readonly int[] KnownFields = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 
-    private byte[] _full = new byte[4096];
-    private byte[] _stripped = new byte[4096];
+    private const uint EndTag = (Span.EndTimeUnixNanoFieldNumber << 3) | 1; // fixed64
+
+    /// <summary>The blob's content, refilled per span: only what the columns do not reproduce.</summary>
+    private readonly Span _rest = new();
+    private byte[] _buffer = new byte[4096];
 
     /// <summary>The stripped encoding; valid until the next call.</summary>
-    public Span<byte> Encode(SpanData data)
+    public Span<byte> Encode(SpanData data, bool stripAttributes)
     {
+        // Copying references into a reused message and serializing that is much cheaper than serializing the whole
+        // span (attributes are most of its bytes) and cutting fields out of the result.
         var span = data.Span;
-        var size = span.CalculateSize();
-        if (_full.Length < size)
+        var rest = _rest;
+        rest.TraceId = !data.TraceId.IsEmpty && IdEquals(span.TraceId, data.TraceId) ? ByteString.Empty : span.TraceId;
+        rest.SpanId = !data.SpanId.IsEmpty && IdEquals(span.SpanId, data.SpanId) ? ByteString.Empty : span.SpanId;
+        rest.ParentSpanId = !data.ParentSpanId.IsEmpty && IdEquals(span.ParentSpanId, data.ParentSpanId) ? ByteString.Empty : span.ParentSpanId;
+        rest.TraceState = span.TraceState;
+        rest.Flags = span.Flags;
+        // The kind column is a TINYINT; a kind beyond it stays in the blob.
+        rest.Kind = (int)span.Kind is >= sbyte.MinValue and <= sbyte.MaxValue ? 0 : span.Kind;
+        rest.DroppedAttributesCount = span.DroppedAttributesCount;
+        rest.DroppedEventsCount = span.DroppedEventsCount;
+        rest.DroppedLinksCount = span.DroppedLinksCount;
+        rest.Status = span.Status;
+        rest.Attributes.Clear();
+        if (!stripAttributes)
         {
-            _full = new byte[Math.Max(size, _full.Length * 2)];
-            _stripped = new byte[_full.Length];
+            rest.Attributes.Add(span.Attributes);
         }
 
-        span.WriteTo(_full.AsSpan(0, size));
+        rest.Events.Clear();
+        rest.Events.Add(span.Events);
+        rest.Links.Clear();
+        rest.Links.Add(span.Links);
+        UnknownFields(rest) = UnknownFields(span);
 
-        var stripTrace = !data.TraceId.IsEmpty && IdEquals(span.TraceId, data.TraceId);
-        var stripSpan = !data.SpanId.IsEmpty && IdEquals(span.SpanId, data.SpanId);
-        var stripParent = !data.ParentSpanId.IsEmpty && IdEquals(span.ParentSpanId, data.ParentSpanId);
-
-        var input = new CodedInputStream(_full, 0, size);
-        var written = 0;
-        while (true)
+        var size = rest.CalculateSize();
+        if (_buffer.Length < size + 9)
         {
-            var fieldStart = (int)input.Position;
-            var tag = input.ReadTag();
-            if (tag == 0)
-            {
-                break;
-            }
-
-            input.SkipLastField();
-            var fieldEnd = (int)input.Position;
-            var skip = WireFormat.GetTagFieldNumber(tag) switch
-            {
-                TraceIdField => stripTrace,
-                SpanIdField => stripSpan,
-                ParentSpanIdField => stripParent,
-                // Defaults are never serialized, so these are present only when non-default, which the columns hold.
-                NameField or StartField or EndField => true,
-                _ => false,
-            };
-            if (!skip)
-            {
-                _full.AsSpan(fieldStart, fieldEnd - fieldStart).CopyTo(_stripped.AsSpan(written));
-                written += fieldEnd - fieldStart;
-            }
+            _buffer = new byte[Math.Max(size + 9, _buffer.Length * 2)];
         }
 
-        return _stripped.AsSpan(0, written);
+        rest.WriteTo(_buffer.AsSpan(0, size));
+        // Also catches the wrap-around of absurd times, where end - start overflows.
+        if (unchecked(data.StartTimeUnixNano + data.DurationNanos) != data.EndTimeUnixNano)
+        {
+            _buffer[size++] = (byte)EndTag;
+            BinaryPrimitives.WriteUInt64LittleEndian(_buffer.AsSpan(size), span.EndTimeUnixNano);
+            size += 8;
+        }
+
+        // Drop the references so the reused message does not keep the batch alive.
+        rest.Status = null;
+        rest.Attributes.Clear();
+        rest.Events.Clear();
+        rest.Links.Clear();
+        UnknownFields(rest) = null;
+        return _buffer.AsSpan(0, size);
     }
 
+    /// <summary>Fields a newer sender set that this proto version does not know: kept in the blob like the rest.</summary>
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_unknownFields")]
+    private static extern ref UnknownFieldSet? UnknownFields(Span span);
+
     /// <summary>Reverses <see cref="Encode"/> given the row's columns.</summary>
-    public static Span Decode(Stream proto, TraceId traceId, ulong spanId, ulong parentSpanId, string name, long start, long end)
+    public static Span Decode(byte[] proto, TraceId traceId, ulong spanId, ulong parentSpanId, string name,
+        long start, long duration, sbyte kind, string attributeText, string attributeTypes, Func<int, string> keyOf)
     {
         var span = Span.Parser.ParseFrom(proto);
         if (span.TraceId.IsEmpty && !traceId.IsEmpty)
@@ -90,10 +108,44 @@ internal sealed class SpanCodec
             span.ParentSpanId = ByteString.CopyFrom(new SpanId(parentSpanId).ToBytes());
         }
 
+        if (span.Kind == 0)
+        {
+            span.Kind = (Span.Types.SpanKind)kind;
+        }
+
+        if (attributeTypes != SearchText.InBlob)
+        {
+            SearchText.Rebuild(attributeText, attributeTypes, keyOf, span.Attributes);
+        }
+
         span.Name = name;
         span.StartTimeUnixNano = unchecked((ulong)start);
-        span.EndTimeUnixNano = unchecked((ulong)end);
+        if (!HasField(proto, EndTag))
+        {
+            span.EndTimeUnixNano = unchecked((ulong)(start + duration));
+        }
+
         return span;
+    }
+
+    private static bool HasField(byte[] proto, uint wanted)
+    {
+        var input = new CodedInputStream(proto);
+        while (true)
+        {
+            var tag = input.ReadTag();
+            if (tag == 0)
+            {
+                return false;
+            }
+
+            if (tag == wanted)
+            {
+                return true;
+            }
+
+            input.SkipLastField();
+        }
     }
 
     private static bool IdEquals(ByteString bytes, TraceId id)

@@ -179,6 +179,58 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetTrace_PlainAttributeValuesAndOddTimes_RoundTripExactly()
+    {
+        // Plain string/int/double/bool attributes, in order and with duplicates, edge values and control characters;
+        // ends at zero, before the start and after it; an out-of-range span kind.
+        var store = await OpenAsync();
+        var traceId = NewTraceId();
+        var plain = CreateSpan(traceId, name: "plain", startUnixNano: T(0), durationNanos: 5 * Ms, attributes:
+        [
+            Attr("z", "last-first"), Attr("a", string.Empty), Attr("i", long.MinValue), Attr("i", long.MaxValue), Attr("neg", -1L),
+            Attr("d", -0.0), Attr("d2", 1e300), Attr("d3", 0.1 + 0.2), Attr("f", false), Attr("t", true), Attr("uni", "héllo ✓ 日本"),
+            Attr(string.Empty, "empty key"),
+        ]);
+        var separators = CreateSpan(traceId, name: "separators", startUnixNano: T(1), attributes:
+            [Attr("k\u001e\u001f", "v\u001ex\u001f"), Attr("n", double.NaN), Attr("inf", double.NegativeInfinity)]);
+        var endsAtZero = CreateSpan(traceId, name: "ends at zero", startUnixNano: T(2));
+        endsAtZero.EndTimeUnixNano = 0;
+        var endsEarly = CreateSpan(traceId, name: "ends early", startUnixNano: T(3));
+        endsEarly.EndTimeUnixNano = (ulong)T(2);
+        var oddKind = CreateSpan(traceId, name: "odd kind", startUnixNano: T(4));
+        oddKind.Kind = (Span.Types.SpanKind)1000;
+        var noAttributes = CreateSpan(traceId, name: "bare", startUnixNano: T(5), events: [new Span.Types.Event { Name = "e", TimeUnixNano = (ulong)T(5) }]);
+        var spans = new[] { plain, separators, endsAtZero, endsEarly, oddKind, noAttributes };
+        await Write(store, 1, spans.Select(s => Data(s)).ToArray());
+
+        var trace = await store.GetTraceAsync(traceId);
+
+        Assert.NotNull(trace);
+        foreach (var span in spans)
+        {
+            Assert.Equal(span, trace.Spans.Single(s => s.Span.Name == span.Name).Span);
+        }
+
+        Assert.Equal(1, BitConverter.DoubleToInt64Bits(trace.Spans.Single(s => s.Span.Name == "plain").Span.Attributes.Single(a => a.Key == "d").Value.DoubleValue) >>> 63);
+    }
+
+    [Fact]
+    public async Task FindTraceIds_ValuesWithSeparatorLikeCharacters_FindsExactValueOnly()
+    {
+        var store = await OpenAsync();
+        var odd = NewTraceId();
+        var other = NewTraceId();
+        await Write(store, 1,
+            Data(CreateSpan(odd, attributes: [Attr("note", "a\u001eb=c\u001fd"), Attr("pair", "x")])),
+            Data(CreateSpan(other, attributes: [Attr("note", "a"), Attr("b", "c")])));
+
+        Assert.Equal([odd], await store.FindTraceIdsAsync(new TraceQuery { Attributes = [new("note", "a\u001eb=c\u001fd")] }));
+        Assert.Equal([other], await store.FindTraceIdsAsync(new TraceQuery { Attributes = [new("note", "a")] }));
+        Assert.Equal([other], await store.FindTraceIdsAsync(new TraceQuery { Attributes = [new("b", "c")] }));
+        Assert.Empty(await store.FindTraceIdsAsync(new TraceQuery { Attributes = [new("note", "x")] }));
+    }
+
+    [Fact]
     public async Task GetTrace_SharedResourceAcrossBatches_ReattachesResourceAndScope()
     {
         var store = await OpenAsync();

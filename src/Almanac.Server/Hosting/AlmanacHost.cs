@@ -54,6 +54,12 @@ internal static class AlmanacHost
             await Console.Error.WriteLineAsync($"almanac: cannot listen: {ex.Message} Is another Almanac or Jaeger running? Choose other ports with --otlp-grpc-port, --otlp-http-port, --ui-port.");
             return 1;
         }
+        catch (InvalidDataException ex)
+        {
+            // The store refuses a database written in another storage layout; its message says what to do.
+            await Console.Error.WriteLineAsync($"almanac: {ex.Message}");
+            return 1;
+        }
         catch (Exception ex) when (IsDatabaseLocked(ex))
         {
             await Console.Error.WriteLineAsync($"almanac: the data directory '{options.FullDataDir}' is in use by another process ({ex.Message}). Stop it or choose another --data-dir.");

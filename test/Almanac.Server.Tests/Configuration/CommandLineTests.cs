@@ -1,4 +1,5 @@
 using Almanac.Server.Tests.EndToEnd;
+using DuckDB.NET.Data;
 
 namespace Almanac.Server.Tests.Configuration;
 
@@ -28,5 +29,35 @@ public sealed class CommandLineTests
         var (exit, _, stderr) = await AlmanacProcess.RunToExitAsync(flag, value);
         Assert.Equal(2, exit);
         Assert.Contains(expected, stderr);
+    }
+
+    [Fact]
+    public async Task DataDirFromAnOlderStorageLayout_FailsAtStartSayingWhatToDo()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("almanac-old-layout-").FullName;
+        try
+        {
+            // What an Almanac before storage layout 2 left behind: a spans table and no schema_version.
+            using (var connection = new DuckDBConnection("Data Source=" + Path.Combine(dataDir, "almanac.duckdb")))
+            {
+                connection.Open();
+                using var command = connection.CreateCommand();
+                command.CommandText = "CREATE TABLE spans (trace_id BLOB, attr_keys VARCHAR[], attr_values VARCHAR[])";
+                command.ExecuteNonQuery();
+            }
+
+            var (exit, _, stderr) = await AlmanacProcess.RunToExitAsync("--data-dir", dataDir,
+                "--otlp-grpc-port", AlmanacProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--otlp-http-port", AlmanacProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--ui-port", AlmanacProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+            Assert.Equal(1, exit);
+            Assert.Contains("storage layout 1", stderr);
+            Assert.Contains("--data-dir", stderr);
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
     }
 }

@@ -1,0 +1,256 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+using Google.Protobuf.Collections;
+using OpenTelemetry.Proto.Common.V1;
+
+namespace Almanac.Storage.DuckDb;
+
+/// <summary>
+/// A span's attributes as one string the search scans and, for the common value types, the only copy kept:
+/// <c>RS key-id US value RS key-id US value RS</c> (RS = U+001E, US = U+001F) with each key as the decimal id the
+/// store gave it (table attribute_key_ids; keys repeat on every span, ids are a byte or two) and each value in its
+/// <see cref="AttributeText"/> spelling, span attributes first, then event attributes. One string column is far
+/// cheaper to append and to scan than two parallel lists, and an attribute filter becomes a plain substring test
+/// for <c>RS key-id US value RS</c>. The separators cannot occur inside a value: they are replaced by U+001A (SUB)
+/// here and in the query's needle alike, so such a value is still found.
+/// <para>
+/// The span attributes are rebuilt from this text on read when every one is a string, int, finite double or bool
+/// spelled without a separator (the column <c>attr_types</c> then holds one letter per attribute); otherwise
+/// <c>attr_types</c> is <see cref="InBlob"/> and the span blob keeps the attributes, so nothing is lost either way.
+/// Reuses its buffers: one instance per writer, not thread-safe.
+/// </summary>
+internal sealed class SearchText
+{
+    public const byte RecordSeparator = 0x1E;
+    public const byte UnitSeparator = 0x1F;
+    private const byte Substitute = 0x1A;
+
+    /// <summary>attr_types value meaning "the attributes are in span_proto".</summary>
+    public const string InBlob = "*";
+
+    private static readonly byte[] InBlobBytes = "*"u8.ToArray();
+
+    private byte[] _text = new byte[1024];
+    private byte[] _types = new byte[64];
+    private int _length;
+    private int _typeCount;
+    private bool _rebuildable;
+    private int[] _pairKeys = new int[64];
+    private byte[] _pairTypes = new byte[64];
+
+    /// <summary>Pairs in the last <see cref="Build"/>: span attributes first (<see cref="SpanPairCount"/>), then event attributes.</summary>
+    public int PairCount { get; private set; }
+
+    public int SpanPairCount { get; private set; }
+
+    /// <summary>Key id of pair i, so the catalogue can count keys without hashing their strings again.</summary>
+    public int PairKey(int i) => _pairKeys[i];
+
+    /// <summary>Value type (<see cref="Almanac.Core.Storage.AttributeValueType"/>) of pair i.</summary>
+    public byte PairType(int i) => _pairTypes[i];
+
+    /// <summary>The UTF-8 search text of the last <see cref="Build"/>; valid until the next call.</summary>
+    public Span<byte> Text => _text.AsSpan(0, _length);
+
+    /// <summary>The attr_types value of the last <see cref="Build"/> (ASCII); valid until the next call.</summary>
+    public Span<byte> Types => _rebuildable ? _types.AsSpan(0, _typeCount) : InBlobBytes;
+
+    /// <summary>Whether the last span's attributes can be dropped from its blob.</summary>
+    public bool Rebuildable => _rebuildable;
+
+    public void Build(RepeatedField<KeyValue> spanAttributes, RepeatedField<OpenTelemetry.Proto.Trace.V1.Span.Types.Event> events, Func<string, int> keyId)
+    {
+        _length = 0;
+        _typeCount = 0;
+        _rebuildable = true;
+        PairCount = 0;
+        SpanPairCount = spanAttributes.Count;
+        if (spanAttributes.Count == 0 && events.Count == 0)
+        {
+            return;
+        }
+
+        Put(RecordSeparator);
+        foreach (var kv in spanAttributes)
+        {
+            var type = TypeLetter(kv.Value);
+            var clean = Pair(kv, keyId);
+            if (type == 0 || !clean)
+            {
+                _rebuildable = false;
+            }
+            else
+            {
+                if (_typeCount == _types.Length)
+                {
+                    Array.Resize(ref _types, _types.Length * 2);
+                }
+
+                _types[_typeCount++] = type;
+            }
+        }
+
+        foreach (var evt in events)
+        {
+            foreach (var kv in evt.Attributes)
+            {
+                Pair(kv, keyId);
+            }
+        }
+
+        if (_length == 1)
+        {
+            // Events without attributes: no pairs, so no text.
+            _length = 0;
+        }
+    }
+
+    /// <summary>The substring an attribute filter looks for (same separators and substitution as stored text).</summary>
+    public static string Needle(int keyId, string value)
+    {
+        var builder = new StringBuilder(value.Length + 12);
+        builder.Append((char)RecordSeparator);
+        builder.Append(keyId.ToString(CultureInfo.InvariantCulture));
+        builder.Append((char)UnitSeparator);
+        AppendClean(builder, value);
+        builder.Append((char)RecordSeparator);
+        return builder.ToString();
+    }
+
+    /// <summary>Rebuilds the first <paramref name="types"/>.Length attributes from a stored search text.</summary>
+    public static void Rebuild(string text, string types, Func<int, string> keyOf, RepeatedField<KeyValue> into)
+    {
+        var position = 1; // past the leading RS
+        foreach (var type in types)
+        {
+            var unit = text.IndexOf((char)UnitSeparator, position);
+            var end = text.IndexOf((char)RecordSeparator, unit + 1);
+            var key = keyOf(int.Parse(text.AsSpan(position, unit - position), NumberStyles.None, CultureInfo.InvariantCulture));
+            var value = text.AsSpan(unit + 1, end - unit - 1);
+            var any = new AnyValue();
+            switch (type)
+            {
+                case 's':
+                    any.StringValue = value.ToString();
+                    break;
+                case 'i':
+                    any.IntValue = long.Parse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+                    break;
+                case 'd':
+                    any.DoubleValue = double.Parse(value, NumberStyles.Float, CultureInfo.InvariantCulture);
+                    break;
+                case 'b':
+                    any.BoolValue = value.SequenceEqual("true");
+                    break;
+                default:
+                    throw new InvalidDataException($"Unknown attribute type letter '{type}' in stored span.");
+            }
+
+            into.Add(new KeyValue { Key = key, Value = any });
+            position = end + 1;
+        }
+    }
+
+    private static void AppendClean(StringBuilder builder, string text)
+    {
+        foreach (var c in text)
+        {
+            builder.Append(c is (char)RecordSeparator or (char)UnitSeparator ? (char)Substitute : c);
+        }
+    }
+
+    /// <summary>Letter for a type this text spells losslessly, or 0.</summary>
+    private static byte TypeLetter(AnyValue? value) => value?.ValueCase switch
+    {
+        AnyValue.ValueOneofCase.StringValue => (byte)'s',
+        AnyValue.ValueOneofCase.IntValue => (byte)'i',
+        // NaN payloads and infinities are left to the blob rather than trusted to a text round trip.
+        AnyValue.ValueOneofCase.DoubleValue when double.IsFinite(value.DoubleValue) => (byte)'d',
+        AnyValue.ValueOneofCase.BoolValue => (byte)'b',
+        _ => 0,
+    };
+
+    /// <summary>Appends <c>key-id US value RS</c>; false when a separator in the value had to be substituted.</summary>
+    private bool Pair(KeyValue kv, Func<string, int> keyId)
+    {
+        var id = keyId(kv.Key);
+        if (PairCount == _pairKeys.Length)
+        {
+            Array.Resize(ref _pairKeys, PairCount * 2);
+            Array.Resize(ref _pairTypes, PairCount * 2);
+        }
+
+        _pairKeys[PairCount] = id;
+        _pairTypes[PairCount++] = (byte)AttributeText.TypeOf(kv.Value);
+        Ensure(12);
+        Utf8Formatter.TryFormat(id, _text.AsSpan(_length), out var idLength);
+        _length += idLength;
+        var clean = true;
+        Put(UnitSeparator);
+        var value = kv.Value;
+        switch (value?.ValueCase)
+        {
+            case AnyValue.ValueOneofCase.StringValue:
+                clean &= PutText(value.StringValue);
+                break;
+            case AnyValue.ValueOneofCase.IntValue:
+                Ensure(24);
+                Utf8Formatter.TryFormat(value.IntValue, _text.AsSpan(_length), out var written);
+                _length += written;
+                break;
+            case AnyValue.ValueOneofCase.BoolValue:
+                PutAscii(value.BoolValue ? "true"u8 : "false"u8);
+                break;
+            case AnyValue.ValueOneofCase.DoubleValue:
+                Ensure(40);
+                value.DoubleValue.TryFormat(_text.AsSpan(_length), out var doubleWritten, "R", CultureInfo.InvariantCulture);
+                _length += doubleWritten;
+                break;
+            default:
+                clean &= PutText(AttributeText.Of(value));
+                break;
+        }
+
+        Put(RecordSeparator);
+        return clean;
+    }
+
+    private bool PutText(string text)
+    {
+        Ensure(Encoding.UTF8.GetMaxByteCount(text.Length));
+        var target = _text.AsSpan(_length);
+        var written = Encoding.UTF8.GetBytes(text, target);
+        var bytes = target[..written];
+        _length += written;
+        if (bytes.IndexOfAny(RecordSeparator, UnitSeparator) < 0)
+        {
+            return true;
+        }
+
+        bytes.Replace(RecordSeparator, Substitute);
+        bytes.Replace(UnitSeparator, Substitute);
+        return false;
+    }
+
+    private void PutAscii(ReadOnlySpan<byte> bytes)
+    {
+        Ensure(bytes.Length);
+        bytes.CopyTo(_text.AsSpan(_length));
+        _length += bytes.Length;
+    }
+
+    private void Put(byte b)
+    {
+        Ensure(1);
+        _text[_length++] = b;
+    }
+
+    private void Ensure(int more)
+    {
+        if (_length + more > _text.Length)
+        {
+            Array.Resize(ref _text, Math.Max(_text.Length * 2, _length + more));
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using Almanac.Core.Storage;
+using Almanac.Storage.DuckDb;
+using DuckDB.NET.Data;
+using static Almanac.Testing.TestData;
+
+namespace Almanac.Storage.Tests;
+
+/// <summary>DuckDB-specific: a database file written in another storage layout is refused with a message, never misread.</summary>
+public sealed class DuckDbStorageLayoutTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("almanac-duckdb-layout-").FullName;
+
+    private string DatabasePath => Path.Combine(_directory, "almanac.duckdb");
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task Initialize_FileFromTheFirstLayout_RefusesWithWhatToDo()
+    {
+        // The first layout had no schema_version table and kept attributes in two lists.
+        using (var connection = new DuckDBConnection("Data Source=" + DatabasePath))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE spans (trace_id BLOB, attr_keys VARCHAR[], attr_values VARCHAR[]); INSERT INTO spans VALUES ('\\x01'::BLOB, ['k'], ['v'])";
+            command.ExecuteNonQuery();
+        }
+
+        await using var store = new DuckDbStore(DatabasePath);
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.InitializeAsync());
+
+        Assert.Contains("layout 1", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--data-dir", error.Message, StringComparison.Ordinal);
+        Assert.Contains(DatabasePath, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Initialize_FileItWroteItself_OpensAndKeepsIds()
+    {
+        var first = NewTraceId();
+        await using (var store = new DuckDbStore(DatabasePath))
+        {
+            await store.InitializeAsync();
+            await store.WriteAsync(new TelemetryBatch([ToSpanData(CreateSpan(first), CreateResource("a"))], 1));
+        }
+
+        // After a reopen new resources must not reuse the ids of stored ones, or old spans would change resource.
+        var second = NewTraceId();
+        await using (var store = new DuckDbStore(DatabasePath))
+        {
+            await store.InitializeAsync();
+            await store.WriteAsync(new TelemetryBatch([ToSpanData(CreateSpan(second), CreateResource("b"))], 2));
+            Assert.Equal("a", (await store.GetTraceAsync(first))!.Spans[0].ServiceName);
+            Assert.Equal("a", ServiceNameOf((await store.GetTraceAsync(first))!.Spans[0]));
+            Assert.Equal("b", ServiceNameOf((await store.GetTraceAsync(second))!.Spans[0]));
+        }
+    }
+
+    private static string ServiceNameOf(Almanac.Core.Model.SpanData span) =>
+        span.Resource.Attributes.Single(a => a.Key == "service.name").Value.StringValue;
+}
