@@ -86,6 +86,24 @@ public class LogComponentsTests : ComponentTestBase
         Assert.Empty(cut.FindAll("#trace-logs-search"));
     }
 
+    [Fact]
+    public void Trace_page_with_more_logs_than_it_lists_says_how_many_are_left()
+    {
+        var (traceId, spanId, spans) = HostileDataTests.HostileTrace("many");
+        Reader.Add(spans);
+        for (var i = 0; i < TraceLogs.MaxEntries + 200; i++)
+        {
+            _logs.Add(HostileLog("many " + i, traceId, spanId));
+        }
+
+        NavigateTo($"/trace/{traceId.ToHex()}");
+        var cut = Render<TracePage>(p => p.Add(c => c.Id, traceId.ToHex()));
+        Assert.Equal(TraceLogs.MaxEntries, cut.FindAll("#trace-log-list > .log-row").Count);
+        // 1,200 records and the root's event: 201 entries are left out.
+        Assert.StartsWith("201 more not listed", cut.Find("#trace-logs-rest").TextContent);
+        Assert.Equal($"/logs?traceId={traceId.ToHex()}", cut.Find("#trace-logs-search").GetAttribute("href"));
+    }
+
     /// <summary>Trace logs from a list; searches are the storage contract's business, not these components'.</summary>
     private sealed class ListLogReader(List<LogRecordData> logs) : ILogReader
     {
