@@ -172,7 +172,9 @@ public sealed class LogsEndToEndTests
 
         await almanac.RestartAsync();
 
-        var afterRestart = Parse((await WaitForLogsAsync(query, "/api/logs?lookback=all")).Single());
+        // A new client: the restart may have had to move to other ports (see AlmanacProcess.StartProcessAsync).
+        using var queryAfter = new QueryClient(almanac.UiEndpoint);
+        var afterRestart = Parse((await WaitForLogsAsync(queryAfter, "/api/logs?lookback=all")).Single());
         Assert.Equal(sent.Record, afterRestart.Record);
     }
 
