@@ -155,9 +155,9 @@ static Dictionary<string, string> ServiceEnvironment(StoryOptions options)
         ["OTEL_EXPORTER_OTLP_PROTOCOL"] = http ? protocol! : "grpc",
         ["OTEL_PROPAGATORS"] = options.Propagators ?? Environment.GetEnvironmentVariable("OTEL_PROPAGATORS") ?? "tracecontext,baggage",
         ["OTEL_BSP_SCHEDULE_DELAY"] = Environment.GetEnvironmentVariable("OTEL_BSP_SCHEDULE_DELAY") ?? "500",
-        // Almanac stores traces only so far: logs and metrics would be refused (see docs/story.md), so they stay home.
+        // Almanac stores traces and logs; metrics are not stored yet (see docs/story.md), so they stay home.
         ["OTEL_METRICS_EXPORTER"] = Environment.GetEnvironmentVariable("OTEL_METRICS_EXPORTER") ?? "none",
-        ["OTEL_LOGS_EXPORTER"] = Environment.GetEnvironmentVariable("OTEL_LOGS_EXPORTER") ?? "none",
+        ["OTEL_LOGS_EXPORTER"] = Environment.GetEnvironmentVariable("OTEL_LOGS_EXPORTER") ?? "otlp",
     };
 }
 

@@ -300,6 +300,8 @@ public sealed partial class DuckDbStore : ITelemetryStore
             Execute(writer, Schema.MergeTraces);
         }
 
+        WriteLogs(writer, batch.Logs, batchResources, batchScopes, newResources, newScopes);
+
         foreach (var r in newResources)
         {
             Execute(writer, "INSERT INTO resources VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -849,6 +851,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
                     DELETE FROM traces WHERE start_ns < $1 AND (end_ns < $1 OR trace_id NOT IN (
                         SELECT trace_id FROM spans WHERE start_ns >= $1))
                     """, cutoffUnixNano);
+                Execute(writer, "DELETE FROM logs WHERE ts_ns < $1", cutoffUnixNano);
                 Execute(writer, "DELETE FROM services WHERE last_seen < $1", cutoffUnixNano);
                 Execute(writer, "DELETE FROM operations WHERE last_seen < $1", cutoffUnixNano);
                 Execute(writer, "DELETE FROM attribute_keys WHERE last_seen < $1", cutoffUnixNano);

@@ -96,6 +96,23 @@ internal static class Schema
             PRIMARY KEY (service, key, type, target)
         );
 
+        -- One row per log record, appended in timestamp order per batch (zone maps on ts_ns prune time windows).
+        -- The record itself is kept whole in record_proto; the other columns are what search filters and sorts on.
+        CREATE TABLE IF NOT EXISTS logs (
+            seq          BIGINT    NOT NULL,  -- arrival order: breaks timestamp ties, stable cursor
+            ts_ns        BIGINT    NOT NULL,  -- time_unix_nano, or observed time when that is 0
+            trace_id     BLOB,                -- 16 raw bytes; NULL without trace context
+            span_id      UBIGINT   NOT NULL,  -- 0 without a span id
+            severity     TINYINT   NOT NULL,
+            service      VARCHAR   NOT NULL,
+            resource_id  BIGINT    NOT NULL,
+            scope_id     BIGINT    NOT NULL,
+            body_text    VARCHAR   NOT NULL,  -- the body's text form (AttributeText), what text search reads
+            attr_keys    VARCHAR[] NOT NULL,
+            attr_values  VARCHAR[] NOT NULL,
+            record_proto BLOB      NOT NULL   -- the whole OTLP LogRecord, exactly as accepted
+        );
+
         CREATE TABLE IF NOT EXISTS ingest_state (
             id         INTEGER PRIMARY KEY,
             checkpoint BIGINT NOT NULL

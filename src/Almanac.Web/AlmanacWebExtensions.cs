@@ -29,7 +29,7 @@ public static class AlmanacWebExtensions
 
     /// <summary>
     /// Maps the UI: <c>/</c> → <c>/search</c>, <c>/search</c>, <c>/trace/{id}</c>, its timeline model, the span-details fragment,
-    /// <c>/lookup?id=</c> and the embedded assets under <c>/assets/</c>. The branch must use routing and antiforgery.
+    /// <c>/lookup?id=</c>, <c>/logs</c> with <c>/logs/rows</c> (live tail) and <c>/api/logs</c>, and the embedded assets under <c>/assets/</c>. The branch must use routing and antiforgery.
     /// </summary>
     public static IEndpointRouteBuilder MapAlmanacWeb(this IEndpointRouteBuilder endpoints)
     {
@@ -132,6 +132,32 @@ public static class AlmanacWebExtensions
             }
         });
 
+        // The log search as JSON (documented in docs/api.md): the same parameters as the /logs page.
+        endpoints.MapGet("/api/logs", async (ILogReader reader, TimeProvider clock, HttpContext context) =>
+        {
+            var result = await SearchLogsAsync(reader, clock, context);
+            if (result.Error is not null)
+            {
+                return Results.Json(new { error = result.Error }, statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            context.Response.Headers.CacheControl = "no-cache";
+            return Results.Bytes(Model.LogJson.ToUtf8Json(result.Page!), "application/json");
+        });
+
+        // Live tail's polls: the newest matching rows as the page renders them (app.js skips ids it already shows).
+        endpoints.MapGet("/logs/rows", async (ILogReader reader, TimeProvider clock, HttpContext context) =>
+        {
+            var result = await SearchLogsAsync(reader, clock, context);
+            if (result.Error is not null)
+            {
+                return Results.Text(result.Error, "text/plain; charset=utf-8", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            context.Response.Headers.CacheControl = "no-cache";
+            return (IResult)new RazorComponentResult<LogRows>(new { Entries = result.Page!.Entries });
+        });
+
         endpoints.MapGet("/assets/{name}", (string name, HttpContext context) =>
         {
             var extension = Path.GetExtension(name);
@@ -165,6 +191,25 @@ public static class AlmanacWebExtensions
             return context.Response.WriteAsync(NotFoundPage);
         });
         return endpoints;
+    }
+
+    private static async Task<(LogPage? Page, string? Error)> SearchLogsAsync(ILogReader reader, TimeProvider clock, HttpContext context)
+    {
+        var form = Model.LogSearchForm.FromQueryString(context.Request.QueryString.Value ?? string.Empty);
+        if (!form.TryBuild(clock.GetUtcNow(), out var query, out var error))
+        {
+            return (null, error);
+        }
+
+        try
+        {
+            return (await reader.FindLogsAsync(query, context.RequestAborted), null);
+        }
+        catch (ArgumentException ex)
+        {
+            // An invalid regular expression or cursor from the user.
+            return (null, ex.Message);
+        }
     }
 
     /// <summary>Largest file "Open file" reads: it is parsed in memory, so this bounds what one upload can cost.</summary>

@@ -46,8 +46,8 @@ public interface ITelemetryStore : ISpanReader, ILogReader, IMetricReader, ITele
     Task<long> GetCheckpointAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Deletes spans that started before the cutoff, the summaries of traces left without spans, and catalogue
-    /// entries last seen before it. Runs alongside writes and queries. Returns the number of spans deleted.
+    /// Deletes spans that started before the cutoff, log records whose timestamp is before it, the summaries of
+    /// traces left without spans, and catalogue entries last seen before it. Runs alongside writes and queries. Returns the number of spans deleted.
     /// </summary>
     Task<long> DeleteOlderThanAsync(long cutoffUnixNano, CancellationToken cancellationToken = default);
 }

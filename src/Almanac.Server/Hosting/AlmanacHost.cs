@@ -98,6 +98,7 @@ internal static class AlmanacHost
         builder.Services.AddSingleton<ITelemetryStore>(sp => new DuckDbStore(
             Path.Combine(options.FullDataDir, "almanac.duckdb"), sp.GetRequiredService<ILogger<DuckDbStore>>()));
         builder.Services.AddSingleton<ISpanReader>(sp => sp.GetRequiredService<ITelemetryStore>());
+        builder.Services.AddSingleton<ILogReader>(sp => sp.GetRequiredService<ITelemetryStore>());
         builder.Services.AddSingleton(new IngestOptions
         {
             WalDirectory = Path.Combine(options.FullDataDir, "wal"),

@@ -106,7 +106,31 @@ public sealed class AlmanacProcess : IAsyncDisposable
         return (process.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>
+    /// Starts almanac on the data directory and waits until it is ready. This machine is shared: another process can
+    /// take one of the ports between <see cref="FreePort"/> and the bind, or while a restart has them released; then
+    /// almanac says so and exits, and it is started again on fresh ports (the endpoints change, the data does not).
+    /// </summary>
     public async Task StartProcessAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await StartOnceAsync();
+                return;
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("address already in use", StringComparison.Ordinal))
+            {
+                _process?.Dispose();
+                GrpcPort = FreePort();
+                HttpPort = FreePort();
+                UiPort = FreePort();
+            }
+        }
+    }
+
+    private async Task StartOnceAsync()
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(ServerDll());

@@ -1,0 +1,329 @@
+using System.Globalization;
+using System.Text;
+using Almanac.Core.Model;
+using Almanac.Core.Storage;
+using DuckDB.NET.Data;
+using Google.Protobuf;
+using OpenTelemetry.Proto.Common.V1;
+using OpenTelemetry.Proto.Logs.V1;
+using OpenTelemetry.Proto.Resource.V1;
+
+namespace Almanac.Storage.DuckDb;
+
+/// <summary>Log records: written in the span batch's transaction, searched newest first.</summary>
+public sealed partial class DuckDbStore
+{
+    // Writer-only (guarded by _writeLock): the next seq; -1 until read from the table on the first write.
+    private long _nextLogSeq = -1;
+
+    /// <summary>
+    /// Appends a batch's log records inside the writer's open transaction. Resources and scopes go through the same
+    /// per-batch and stored dedup as the spans', so the caller inserts the new ones once for both signals.
+    /// </summary>
+    private void WriteLogs(DuckDBConnection writer, IReadOnlyList<LogRecordData> logs,
+        Dictionary<Resource, ResourceEntry> batchResources, Dictionary<InstrumentationScope, ScopeEntry> batchScopes,
+        List<ResourceEntry> newResources, List<ScopeEntry> newScopes)
+    {
+        if (logs.Count == 0)
+        {
+            return;
+        }
+
+        if (_nextLogSeq < 0)
+        {
+            using var command = Command(writer, "SELECT coalesce(max(seq), 0) + 1 FROM logs");
+            _nextLogSeq = Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
+
+        // Timestamp order keeps each row group's ts_ns range narrow, which is what zone maps prune on.
+        var order = new int[logs.Count];
+        var times = new long[logs.Count];
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+            times[i] = logs[i].TimestampUnixNano;
+        }
+
+        Array.Sort(times, order);
+
+        var seq = _nextLogSeq;
+        var keys = new List<string>();
+        var values = new List<string>();
+        using (var appender = writer.CreateAppender("logs"))
+        {
+            foreach (var index in order)
+            {
+                var data = logs[index];
+                var resource = ResolveLogResource(data, batchResources, newResources);
+                var scope = ResolveLogScope(data, batchScopes, newScopes);
+                var record = data.Record;
+
+                keys.Clear();
+                values.Clear();
+                foreach (var kv in record.Attributes)
+                {
+                    keys.Add(kv.Key);
+                    values.Add(AttributeText.Of(kv.Value));
+                }
+
+                var row = appender.CreateRow()
+                    .AppendValue((long?)seq++)
+                    .AppendValue((long?)data.TimestampUnixNano);
+                row = data.TraceId.IsEmpty ? row.AppendNullValue() : row.AppendValue(data.TraceId.ToBytes());
+                row.AppendValue((ulong?)data.SpanId.Value)
+                    .AppendValue((sbyte?)ClampSeverity((int)record.SeverityNumber))
+                    .AppendValue(data.ServiceName)
+                    .AppendValue((long?)resource.Id)
+                    .AppendValue((long?)scope.Id)
+                    .AppendValue(AttributeText.Of(record.Body))
+                    .AppendValue((IEnumerable<string>)keys)
+                    .AppendValue((IEnumerable<string>)values)
+                    .AppendValue(record.ToByteArray())
+                    .EndRow();
+            }
+        }
+
+        // Claimed only once the appender has taken every row; a failed commit leaves gaps, which is harmless.
+        _nextLogSeq = seq;
+    }
+
+    // Severity numbers outside 0..24 are kept in the record proto; the column only has to order them sensibly.
+    private static int ClampSeverity(int severity) => Math.Clamp(severity, 0, 127);
+
+    private ResourceEntry ResolveLogResource(LogRecordData data, Dictionary<Resource, ResourceEntry> batch, List<ResourceEntry> added)
+    {
+        if (batch.TryGetValue(data.Resource, out var entry) && entry.SchemaUrl == data.ResourceSchemaUrl)
+        {
+            return entry;
+        }
+
+        var id = HashId(1, data.Resource.ToByteArray(), data.ResourceSchemaUrl);
+        if (!_resources.TryGetValue(id, out entry))
+        {
+            entry = added.Find(r => r.Id == id);
+            if (entry is null)
+            {
+                var keys = new List<string>();
+                var values = new List<string>();
+                foreach (var kv in data.Resource.Attributes)
+                {
+                    keys.Add(kv.Key);
+                    values.Add(AttributeText.Of(kv.Value));
+                }
+
+                entry = new ResourceEntry(id, data.Resource, data.ServiceName, data.ResourceSchemaUrl, keys, values);
+                added.Add(entry);
+            }
+        }
+
+        batch[data.Resource] = entry;
+        return entry;
+    }
+
+    private ScopeEntry ResolveLogScope(LogRecordData data, Dictionary<InstrumentationScope, ScopeEntry> batch, List<ScopeEntry> added)
+    {
+        if (batch.TryGetValue(data.Scope, out var entry) && entry.SchemaUrl == data.ScopeSchemaUrl)
+        {
+            return entry;
+        }
+
+        var id = HashId(2, data.Scope.ToByteArray(), data.ScopeSchemaUrl);
+        if (!_scopes.TryGetValue(id, out entry))
+        {
+            entry = added.Find(s => s.Id == id);
+            if (entry is null)
+            {
+                entry = new ScopeEntry(id, data.Scope, data.ScopeSchemaUrl);
+                added.Add(entry);
+            }
+        }
+
+        batch[data.Scope] = entry;
+        return entry;
+    }
+
+    public Task<LogPage> FindLogsAsync(LogQuery query, CancellationToken cancellationToken = default)
+    {
+        // Validated before going to a reader thread so callers get ArgumentException synchronously-shaped (as a faulted task).
+        (long Time, long Seq)? before = null;
+        if (query.Before is { } cursor)
+        {
+            before = ParseLogId(cursor) ?? throw new ArgumentException($"'{cursor}' is not a log cursor.", nameof(query));
+        }
+
+        return Read(connection =>
+        {
+            var limit = Math.Clamp(query.Limit, 0, LogQuery.MaxLimit);
+            if (limit == 0)
+            {
+                return new LogPage([], null);
+            }
+
+            var parameters = new List<object>();
+            string P(object value)
+            {
+                parameters.Add(value);
+                return "$" + parameters.Count.ToString(CultureInfo.InvariantCulture);
+            }
+
+            var where = new StringBuilder();
+            where.Append("ts_ns >= ").Append(P(query.StartTimeMinUnixNano))
+                .Append(" AND ts_ns <= ").Append(P(query.StartTimeMaxUnixNano));
+            if (before is { } b)
+            {
+                where.Append(" AND (ts_ns < ").Append(P(b.Time)).Append(" OR (ts_ns = ").Append(P(b.Time))
+                    .Append(" AND seq < ").Append(P(b.Seq)).Append("))");
+            }
+
+            if (!string.IsNullOrEmpty(query.ServiceName))
+            {
+                where.Append(" AND service = ").Append(P(query.ServiceName));
+            }
+
+            if (query.MinSeverityNumber is { } severity)
+            {
+                where.Append(" AND severity >= ").Append(P((sbyte)ClampSeverity(severity)));
+            }
+
+            if (query.TraceId is { } traceId)
+            {
+                where.Append(" AND trace_id = ").Append(P(traceId.ToBytes()));
+            }
+
+            if (query.SpanId is { } spanId)
+            {
+                where.Append(" AND span_id = ").Append(P(spanId.Value));
+            }
+
+            if (!string.IsNullOrEmpty(query.Text))
+            {
+                if (query.TextIsRegex)
+                {
+                    // A literal, not a parameter: DuckDB compiles a constant pattern once instead of per row. Standard
+                    // SQL strings have no escapes besides the doubled quote, so this cannot break out of the literal.
+                    var literal = "'" + query.Text.Replace("'", "''", StringComparison.Ordinal) + "'";
+                    ValidateRegex(connection, literal);
+                    where.Append(" AND regexp_matches(body_text, ").Append(literal).Append(')');
+                }
+                else
+                {
+                    where.Append(" AND contains(lower(body_text), ").Append(P(query.Text.ToLowerInvariant())).Append(')');
+                }
+            }
+
+            foreach (var (key, value) in query.Attributes)
+            {
+                var resourceIds = MatchingResources(connection, key, value);
+                P(key);
+                var keyParam = parameters.Count;
+                P(value);
+                var valueParam = parameters.Count;
+                where.Append(" AND (");
+                if (resourceIds.Count > 0)
+                {
+                    where.Append("resource_id IN (").AppendJoin(", ", resourceIds.Select(id => id.ToString(CultureInfo.InvariantCulture)))
+                        .Append(") OR ");
+                }
+
+                where.Append(Schema.AttributeMatch(keyParam, valueParam)).Append(')');
+            }
+
+            // Sort on the narrow columns first and read the protos of the page only.
+            var sql = "SELECT seq, ts_ns, service, resource_id, scope_id, record_proto FROM logs WHERE " + where
+                + " ORDER BY ts_ns DESC, seq DESC LIMIT " + P(limit);
+            var entries = ReadLogs(connection, sql, parameters);
+            var next = entries.Count == limit ? entries[^1].Id : null;
+            return new LogPage(entries, next);
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<LogRecordData>> GetTraceLogsAsync(TraceId traceId, int limit = LogQuery.MaxLimit, CancellationToken cancellationToken = default) =>
+        Read<IReadOnlyList<LogRecordData>>(connection =>
+        {
+            if (limit <= 0)
+            {
+                return [];
+            }
+
+            var entries = ReadLogs(connection,
+                "SELECT seq, ts_ns, service, resource_id, scope_id, record_proto FROM logs WHERE trace_id = $1 ORDER BY ts_ns, seq LIMIT $2",
+                [traceId.ToBytes(), limit]);
+            return entries.Select(e => e.Log).ToList();
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<string>> GetLogServicesAsync(CancellationToken cancellationToken = default) => Read<IReadOnlyList<string>>(connection =>
+    {
+        using var command = Command(connection, "SELECT DISTINCT service FROM logs");
+        using var reader = command.ExecuteReader();
+        var names = new List<string>();
+        while (reader.Read())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        names.Sort(StringComparer.Ordinal);
+        return names;
+    }, cancellationToken);
+
+    private List<LogEntry> ReadLogs(DuckDBConnection connection, string sql, List<object> parameters)
+    {
+        using var command = Command(connection, sql, parameters.ToArray());
+        using var reader = command.ExecuteReader();
+        var entries = new List<LogEntry>();
+        while (reader.Read())
+        {
+            var seq = reader.GetInt64(0);
+            var time = reader.GetInt64(1);
+            var resource = GetResource(connection, reader.GetInt64(3));
+            var scope = GetScope(connection, reader.GetInt64(4));
+            LogRecord record;
+            using (var proto = reader.GetStream(5))
+            {
+                record = LogRecord.Parser.ParseFrom(proto);
+            }
+
+            // The ids were validated at ingest (empty or the right length), so these reads cannot fail on stored data.
+            TraceId.TryRead(record.TraceId.Span, out var traceId);
+            SpanId.TryRead(record.SpanId.Span, out var spanId);
+            var data = new LogRecordData(traceId, spanId, reader.GetString(2), resource.Resource, resource.SchemaUrl, scope.Scope, scope.SchemaUrl, record);
+            entries.Add(new LogEntry(FormatLogId(time, seq), data));
+        }
+
+        return entries;
+    }
+
+    private static void ValidateRegex(DuckDBConnection connection, string literal)
+    {
+        try
+        {
+            Execute(connection, "SELECT regexp_matches('', " + literal + ")");
+        }
+        catch (DuckDBException e)
+        {
+            throw new ArgumentException("Not a valid regular expression: " + FirstLine(e.Message), e);
+        }
+    }
+
+    private static string FirstLine(string message)
+    {
+        var newline = message.IndexOf('\n', StringComparison.Ordinal);
+        return newline < 0 ? message : message[..newline];
+    }
+
+    // "<timestamp>-<seq>": both parts are what the newest-first order compares, so the id alone is a cursor.
+    private static string FormatLogId(long time, long seq) =>
+        time.ToString(CultureInfo.InvariantCulture) + "-" + seq.ToString(CultureInfo.InvariantCulture);
+
+    private static (long Time, long Seq)? ParseLogId(string id)
+    {
+        var dash = id.LastIndexOf('-');
+        if (dash <= 0
+            || !long.TryParse(id.AsSpan(0, dash), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var time)
+            || !long.TryParse(id.AsSpan(dash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var seq))
+        {
+            return null;
+        }
+
+        return (time, seq);
+    }
+}
