@@ -216,6 +216,8 @@ public sealed partial class DuckDbStore : ITelemetryStore
             Execute(writer, Schema.MergeTraces);
         }
 
+        WriteMetrics(writer, batch.Metrics, newResources, newScopes);
+
         foreach (var r in newResources)
         {
             Execute(writer, "INSERT INTO resources VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -684,6 +686,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 Execute(writer, "DELETE FROM services WHERE last_seen < $1", cutoffUnixNano);
                 Execute(writer, "DELETE FROM operations WHERE last_seen < $1", cutoffUnixNano);
                 Execute(writer, "DELETE FROM attribute_keys WHERE last_seen < $1", cutoffUnixNano);
+                DeleteMetricsOlderThan(writer, cutoffUnixNano);
                 transaction.Commit();
 
                 // The caches may now claim rows that are gone; the next batch re-inserts whatever is still live.
