@@ -3,6 +3,7 @@ using System.Reflection;
 using Almanac.Core.Ingest;
 using Almanac.Core.Storage;
 using Almanac.Query;
+using Almanac.Query.Metrics;
 using Almanac.Server.Configuration;
 using Almanac.Server.Receivers;
 using Almanac.Storage.DuckDb;
@@ -92,6 +93,7 @@ internal static class AlmanacHost
         builder.Services.AddSingleton<ITelemetryStore>(sp => new DuckDbStore(
             Path.Combine(options.FullDataDir, "almanac.duckdb"), sp.GetRequiredService<ILogger<DuckDbStore>>()));
         builder.Services.AddSingleton<ISpanReader>(sp => sp.GetRequiredService<ITelemetryStore>());
+        builder.Services.AddSingleton<IMetricReader>(sp => sp.GetRequiredService<ITelemetryStore>());
         builder.Services.AddSingleton(new IngestOptions
         {
             WalDirectory = Path.Combine(options.FullDataDir, "wal"),
@@ -140,6 +142,7 @@ internal static class AlmanacHost
             {
                 MapHealth(e);
                 e.MapJaegerQueryApi();
+                e.MapOtelMetricsApi(); // /api/otel-metrics: Jaeger's Monitor tab owns /api/metrics/*
                 e.MapAlmanacWeb(); // web UI: / → /search, /search, /trace/{id}, /assets/...
             });
         });
