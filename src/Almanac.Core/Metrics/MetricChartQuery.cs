@@ -140,7 +140,7 @@ public sealed record MetricChartQuery(
             StartTimeMaxUnixNano = EndUnixNano,
             Attributes = Filters,
         }, cancellationToken);
-        var result = MetricSeries.Compute(points, new SeriesRequest(StartUnixNano, EndUnixNano, StepNanos, GroupBy));
+        var result = MetricSeries.Compute(points, new SeriesRequest(StartUnixNano, EndUnixNano, StepNanos, GroupBy), info.Type, info.IsMonotonic);
         return new MetricChart(info, this, result, points.Count, points.Count >= MetricPointQuery.DefaultLimit);
     }
 

@@ -67,7 +67,11 @@ public static class MetricSeries
 {
     private static readonly double[] Percentiles = [0.5, 0.95, 0.99];
 
-    public static SeriesResult Compute(IReadOnlyList<MetricData> points, SeriesRequest request)
+    /// <summary>
+    /// <paramref name="type"/> and <paramref name="monotonic"/> say what the metric is when known (from the catalogue), so
+    /// an empty window still answers the right kind; otherwise the first point decides. Points of another type are skipped.
+    /// </summary>
+    public static SeriesResult Compute(IReadOnlyList<MetricData> points, SeriesRequest request, MetricType? type = null, bool? monotonic = null)
     {
         if (request.StepNanos <= 0 || request.EndUnixNano < request.StartUnixNano)
         {
@@ -80,11 +84,11 @@ public static class MetricSeries
             throw new ArgumentException($"the window holds {steps} steps; at most {SeriesRequest.MaxSteps} (use a larger step)");
         }
 
-        var type = points.Count == 0 ? MetricType.Gauge : MetricPoints.TypeOf(points[0].Metric) ?? MetricType.Gauge;
-        var monotonic = points.Count > 0 && MetricPoints.IsMonotonic(points[0].Metric);
-        var kind = type switch
+        var metricType = type ?? (points.Count == 0 ? MetricType.Gauge : MetricPoints.TypeOf(points[0].Metric) ?? MetricType.Gauge);
+        var isMonotonic = monotonic ?? (points.Count > 0 && MetricPoints.IsMonotonic(points[0].Metric));
+        var kind = metricType switch
         {
-            MetricType.Sum when monotonic => "rate",
+            MetricType.Sum when isMonotonic => "rate",
             MetricType.Gauge or MetricType.Sum => "value",
             _ => "percentiles",
         };
@@ -96,7 +100,7 @@ public static class MetricSeries
         var truncated = false;
         foreach (var data in points)
         {
-            if (MetricPoints.TypeOf(data.Metric) != type)
+            if (MetricPoints.TypeOf(data.Metric) != metricType)
             {
                 continue;
             }
@@ -125,14 +129,15 @@ public static class MetricSeries
                 }
 
                 state.Group.SeriesCount++;
-                Accumulate(state, point, request, type, monotonic);
+                Accumulate(state, point, request, metricType, isMonotonic);
             }
         }
 
         var result = new List<SeriesGroup>();
-        foreach (var group in groups.Values)
+        // Groups in label order, so a chart's legend is stable from one request to the next.
+        foreach (var group in groups.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Value))
         {
-            result.Add(new SeriesGroup(group.Labels, Lines(group, request, kind, type), group.Exemplars));
+            result.Add(new SeriesGroup(group.Labels, Lines(group, request, kind, metricType), group.Exemplars));
         }
 
         return new SeriesResult(kind, request.StepNanos, result, truncated);
