@@ -109,17 +109,33 @@ public sealed partial class DuckDbStore
             }
         }
 
-        // Few distinct metrics per batch, so one upsert per metric is cheap; the latest description wins.
-        foreach (var ((service, name, type, unit), (description, temporality, monotonic, seen)) in catalogue)
+        // A Collector batch can carry hundreds of distinct metrics: a few hundred rows per statement, since one
+        // statement per row costs milliseconds each in DuckDB. The latest description, temporality and
+        // monotonicity win.
+        foreach (var chunk in catalogue.Chunk(200))
         {
-            Execute(writer, """
-                INSERT INTO metrics VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                ON CONFLICT DO UPDATE SET
+            var sql = new StringBuilder("INSERT INTO metrics VALUES ");
+            var parameters = new List<object>(chunk.Length * 8);
+            foreach (var ((service, name, type, unit), (description, temporality, monotonic, seen)) in chunk)
+            {
+                sql.Append(parameters.Count == 0 ? "(" : ", (");
+                foreach (var value in new object[] { service, name, (sbyte)type, unit, description, (sbyte)temporality, monotonic, seen })
+                {
+                    parameters.Add(value);
+                    sql.Append(sql[^1] == '(' ? "$" : ", $").Append(parameters.Count.ToString(CultureInfo.InvariantCulture));
+                }
+
+                sql.Append(')');
+            }
+
+            sql.Append("""
+                 ON CONFLICT DO UPDATE SET
                     description = CASE WHEN excluded.last_seen >= metrics.last_seen THEN excluded.description ELSE metrics.description END,
                     temporality = CASE WHEN excluded.last_seen >= metrics.last_seen THEN excluded.temporality ELSE metrics.temporality END,
                     monotonic = CASE WHEN excluded.last_seen >= metrics.last_seen THEN excluded.monotonic ELSE metrics.monotonic END,
                     last_seen = greatest(metrics.last_seen, excluded.last_seen)
-                """, service, name, (sbyte)type, unit, description, (sbyte)temporality, monotonic, seen);
+                """);
+            Execute(writer, sql.ToString(), parameters.ToArray());
         }
     }
 

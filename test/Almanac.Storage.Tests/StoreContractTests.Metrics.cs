@@ -109,6 +109,18 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task Metrics_ManyDistinctInOneBatch_AllCatalogued()
+    {
+        var store = await OpenAsync();
+        await WriteMetrics(store, 1, Enumerable.Range(0, 450).Select(i => M(Gauge($"g{i:D3}", Number(T(i), i)))).ToArray());
+
+        var list = await store.GetMetricsAsync("svc");
+        Assert.Equal(450, list.Count);
+        Assert.Equal(T(449), list[^1].LastSeenUnixNano);
+        Assert.Equal([449.0], (await Points(store, "g449")).Select(p => p.Metric.Gauge.DataPoints.Single().AsDouble));
+    }
+
+    [Fact]
     public async Task Metrics_NewDescription_ReplacesTheOldOne()
     {
         var store = await OpenAsync();
