@@ -159,6 +159,8 @@ static Dictionary<string, string> ServiceEnvironment(StoryOptions options)
         // Metrics go to Almanac too (the dice.rolls counter on /metrics), every 5 s so the chart moves with the rolls.
         ["OTEL_METRICS_EXPORTER"] = Environment.GetEnvironmentVariable("OTEL_METRICS_EXPORTER") ?? "otlp",
         ["OTEL_METRIC_EXPORT_INTERVAL"] = Environment.GetEnvironmentVariable("OTEL_METRIC_EXPORT_INTERVAL") ?? "5000",
+        // Measurements made inside a sampled span carry its trace id (an exemplar): the chart links a roll to its trace.
+        ["OTEL_METRICS_EXEMPLAR_FILTER"] = Environment.GetEnvironmentVariable("OTEL_METRICS_EXEMPLAR_FILTER") ?? "trace_based",
         // Almanac does not store logs yet (see docs/story.md), so they stay home.
         ["OTEL_LOGS_EXPORTER"] = Environment.GetEnvironmentVariable("OTEL_LOGS_EXPORTER") ?? "none",
     };

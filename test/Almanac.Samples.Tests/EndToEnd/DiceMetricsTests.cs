@@ -9,20 +9,23 @@ namespace Almanac.Samples.Tests.EndToEnd;
 public sealed class DiceMetricsTests(AlmanacFixture fixture) : IClassFixture<AlmanacFixture>
 {
     [Fact]
-    public async Task DiceRolls_CounterStoredPerValue_RatesAddUpToTheRolls()
+    public async Task DiceRolls_CounterStoredPerValue_RatesAddUpToTheRolls_ExemplarsLinkToTheRollsTraces()
     {
         await using var responder = await SampleProcess.StartServiceAsync("Responder", fixture.TelemetryEnvironment(serviceName: "responder-metrics"));
         var environment = fixture.TelemetryEnvironment(serviceName: "dice-metrics");
         environment["SLOW_API_URL"] = responder.BaseUrl!.ToString();
+        environment["OTEL_METRICS_EXEMPLAR_FILTER"] = "trace_based"; // as samples/Story sets it
         await using var dice = await SampleProcess.StartServiceAsync("Dice", environment);
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var rolls = new List<int>();
+        var traceIds = new List<string>();
         for (var i = 0; i < 3; i++)
         {
             using var response = await http.GetAsync(new Uri(dice.BaseUrl!, "/rolldice"));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             rolls.Add(int.Parse((await response.Content.ReadAsStringAsync()).Trim(), CultureInfo.InvariantCulture));
+            traceIds.Add(response.Headers.GetValues("traceresponse").Single().Split('-')[1]);
         }
 
         using var query = new QueryClient(fixture.Almanac.UiEndpoint);
@@ -45,8 +48,13 @@ public sealed class DiceMetricsTests(AlmanacFixture fixture) : IClassFixture<Alm
                     g => g.GetProperty("labels").GetProperty("roll.value").GetString()!,
                     g => (int)Math.Round(g.GetProperty("lines")[0].GetProperty("points").EnumerateArray().Sum(p => p[1].GetDouble()) * 60));
                 var expected = rolls.GroupBy(r => r.ToString(CultureInfo.InvariantCulture)).ToDictionary(g => g.Key, g => g.Count());
+                var exemplarTraces = series.RootElement.GetProperty("groups").EnumerateArray()
+                    .SelectMany(g => g.GetProperty("exemplars").EnumerateArray()).Select(e => e.GetProperty("traceId").GetString()!).ToList();
                 if (counted.Count == expected.Count && counted.All(c => expected.GetValueOrDefault(c.Key) == c.Value))
                 {
+                    // Each roll was counted inside its own trace: the exemplars point at those traces.
+                    Assert.NotEmpty(exemplarTraces);
+                    Assert.All(exemplarTraces, t => Assert.Contains(t, traceIds));
                     return;
                 }
 
