@@ -40,7 +40,8 @@ public readonly record struct SeriesPoint(long TimeUnixNano, double Value);
 /// <summary>A recorded measurement that links to the trace it was taken in.</summary>
 public sealed record ExemplarPoint(long TimeUnixNano, double Value, string TraceId, string SpanId);
 
-public sealed record SeriesGroup(IReadOnlyDictionary<string, string> Labels, IReadOnlyList<SeriesLine> Lines, IReadOnlyList<ExemplarPoint> Exemplars);
+/// <summary>One group's lines and exemplars; <see cref="Increase"/> is, for counters, the increase over the whole window.</summary>
+public sealed record SeriesGroup(IReadOnlyDictionary<string, string> Labels, IReadOnlyList<SeriesLine> Lines, IReadOnlyList<ExemplarPoint> Exemplars, double? Increase = null);
 
 /// <summary>
 /// A chart's data. <see cref="Kind"/> says what the values are: <c>value</c> (gauges, non-monotonic sums),
@@ -54,9 +55,10 @@ public sealed record SeriesResult(string Kind, long StepNanos, IReadOnlyList<Ser
 /// over time on its own and the results are combined per group:
 /// gauges — mean over the group's series of each series' last value in the step;
 /// non-monotonic sums — cumulative: sum of each series' last value; delta: sum of the deltas in the step;
-/// monotonic sums — rate per second: the step's increase / step length, where a cumulative series' increase is the
-/// difference of consecutive points, and a drop in value or a new start time is a reset (the new value is all
-/// increase); a delta point's value is its increase;
+/// monotonic sums — rate per second: per series, the step's increase over the time it accrued (a cumulative point's
+/// increase is its difference from the previous point, over the time between them; a drop in value or a new start
+/// time is a reset, after which the new value is all increase, since the start time; a delta point's value over its
+/// own interval), summed over the group's series; plus the group's increase over the whole window;
 /// histograms and exponential histograms — p50, p95, p99 of the step's observations (bucket increases computed
 /// like counters, merged over the group, interpolated within buckets);
 /// summaries — the mean over the group's series of each reported quantile's last value in the step.
@@ -137,7 +139,7 @@ public static class MetricSeries
         // Groups in label order, so a chart's legend is stable from one request to the next.
         foreach (var group in groups.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Value))
         {
-            result.Add(new SeriesGroup(group.Labels, Lines(group, request, kind, metricType), group.Exemplars));
+            result.Add(new SeriesGroup(group.Labels, Lines(group, request, kind, metricType), group.Exemplars, kind == "rate" ? group.Total : null));
         }
 
         return new SeriesResult(kind, request.StepNanos, result, truncated);
@@ -167,14 +169,35 @@ public static class MetricSeries
                 var value = MetricPoints.NumberValue(n);
                 if (type == MetricType.Sum && monotonic)
                 {
-                    double? increase = !cumulative ? value
-                        : state.PreviousValue is not { } previous ? (startedInWindow ? value : null)
-                        : value < previous || point.StartTimeUnixNano != state.PreviousStart ? value
-                        : value - previous;
+                    // The increase and the time it took: a delta point's own interval; a cumulative point's distance
+                    // from the previous point, or from its start time after a restart (or as a series' first point).
+                    var pointStart = (long)Math.Min(point.StartTimeUnixNano, long.MaxValue);
+                    double? increase;
+                    long interval;
+                    if (!cumulative)
+                    {
+                        (increase, interval) = (value, time - pointStart);
+                    }
+                    else if (state.PreviousValue is not { } previous)
+                    {
+                        (increase, interval) = startedInWindow ? (value, time - pointStart) : ((double?)null, 0L);
+                    }
+                    else if (value < previous || point.StartTimeUnixNano != state.PreviousStart)
+                    {
+                        (increase, interval) = (value, pointStart > state.PreviousTime && pointStart < time ? time - pointStart : time - state.PreviousTime);
+                    }
+                    else
+                    {
+                        (increase, interval) = (value - previous, time - state.PreviousTime);
+                    }
+
                     if (step >= 0 && increase is { } inc)
                     {
-                        group.Sums[step] += inc;
+                        // Without a usable interval (no start time, equal times) the step stands in.
+                        state.Increase[step] += inc;
+                        state.Interval[step] += interval > 0 && pointStart > 0 ? interval : request.StepNanos;
                         group.Has[step] = true;
+                        group.Total += inc;
                     }
                 }
                 else if (type == MetricType.Sum && !cumulative)
@@ -192,6 +215,7 @@ public static class MetricSeries
                 }
 
                 state.PreviousValue = value;
+                state.PreviousTime = time;
                 break;
             }
 
@@ -279,12 +303,15 @@ public static class MetricSeries
         {
             case "rate":
             {
+                // Each series' rate in the step is its increase over the time that increase took (so a step shorter
+                // than the export interval still shows the true rate); a group's rate is the sum of its series'.
                 var points = new List<SeriesPoint>();
                 for (var i = 0; i < steps; i++)
                 {
                     if (group.Has[i])
                     {
-                        points.Add(new SeriesPoint(T(i), group.Sums[i] / seconds));
+                        var rate = group.Series.Where(s => s.Interval[i] > 0).Sum(s => s.Increase[i] / (s.Interval[i] / 1e9));
+                        points.Add(new SeriesPoint(T(i), rate));
                     }
                 }
 
@@ -418,6 +445,9 @@ public static class MetricSeries
         public List<ExemplarPoint> Exemplars { get; } = [];
 
         public int SeriesCount { get; set; }
+
+        /// <summary>Monotonic sums: the increase over the whole window (e.g. how many rolls), summed over the group's series.</summary>
+        public double Total { get; set; }
     }
 
     private sealed class SeriesState
@@ -427,6 +457,8 @@ public static class MetricSeries
             Group = group;
             Temporality = temporality;
             Last = new double?[group.Sums.Length];
+            Increase = new double[group.Sums.Length];
+            Interval = new double[group.Sums.Length];
             Quantiles = new (double Quantile, double Value)[]?[group.Sums.Length];
             group.Series.Add(this);
         }
@@ -436,6 +468,13 @@ public static class MetricSeries
         public MetricTemporality Temporality { get; }
 
         public double?[] Last { get; }
+
+        /// <summary>Monotonic sums: the increase in each step and the nanoseconds it accrued over.</summary>
+        public double[] Increase { get; }
+
+        public double[] Interval { get; }
+
+        public long PreviousTime { get; set; }
 
         public (double Quantile, double Value)[]?[] Quantiles { get; }
 

@@ -114,6 +114,12 @@ public static class OtelMetricsEndpoints
             }
 
             w.WriteEndArray();
+            if (group.Increase is { } increase)
+            {
+                w.WritePropertyName("increase");
+                WriteNumber(w, increase);
+            }
+
             w.WriteStartArray("exemplars");
             foreach (var e in group.Exemplars)
             {

@@ -37,8 +37,10 @@ public sealed class MetricSeriesTests
         var result = MetricSeries.Compute([MetricTestData.ToMetricData(metric)], Window(55));
 
         Assert.Equal("rate", result.Kind);
-        // The first point started before the window: it is only the baseline.
-        Assert.Equal([(20, 2.0), (30, 0.5), (40, 2.0), (50, 0.3)], Simple(OnlyLine(result, "rate")));
+        // The first point started before the window: it is only the baseline. After the restart the 5 accrued in
+        // the 5 s since the new start time; the drop at 50 s (same start) counts 3 over the 10 s since the last point.
+        Assert.Equal([(20, 2.0), (30, 1.0), (40, 2.0), (50, 0.3)], Simple(OnlyLine(result, "rate")));
+        Assert.Equal(20 + 5 + 20 + 3, Assert.Single(result.Groups).Increase);
     }
 
     [Fact]
@@ -48,7 +50,8 @@ public sealed class MetricSeriesTests
 
         var result = MetricSeries.Compute([MetricTestData.ToMetricData(metric)], Window(30));
 
-        Assert.Equal([(10, 4.0)], Simple(OnlyLine(result, "rate")));
+        Assert.Equal([(10, 8.0)], Simple(OnlyLine(result, "rate"))); // 40 in the 5 s since it started
+        Assert.Equal(40, Assert.Single(result.Groups).Increase);
     }
 
     [Fact]
@@ -66,6 +69,33 @@ public sealed class MetricSeriesTests
 
         Assert.Equal([(1, 2.0), (11, 0.5), (21, 2.0)], fromCumulative);
         Assert.Equal(fromCumulative, fromDelta);
+    }
+
+    [Fact]
+    public void Rate_StepShorterThanTheExportInterval_StillTheTrueRate()
+    {
+        var start = T0 - Second;
+        var metric = Sum("c", AggregationTemporality.Cumulative, true,
+            Number(T0, 0, start), Number(T0 + (60 * Second), 60, start), Number(T0 + (120 * Second), 180, start));
+
+        var result = MetricSeries.Compute([MetricTestData.ToMetricData(metric)], Window(130, 10));
+
+        // A point every minute, a 10 s step: the steps with a point show the rate over the minute before it.
+        Assert.Equal([(60, 1.0), (120, 2.0)], Simple(OnlyLine(result, "rate")));
+    }
+
+    [Fact]
+    public void Rate_GroupOfTwoSeries_SumsTheirRates()
+    {
+        var start = T0 - Second;
+        var metric = Sum("c", AggregationTemporality.Cumulative, true,
+            Number(T0, 0, start, TestData.Attr("host", "a")), Number(T0 + (10 * Second), 10, start, TestData.Attr("host", "a")),
+            Number(T0, 0, start, TestData.Attr("host", "b")), Number(T0 + (10 * Second), 30, start, TestData.Attr("host", "b")));
+
+        var result = MetricSeries.Compute([MetricTestData.ToMetricData(metric)], Window(15));
+
+        Assert.Equal([(10, 4.0)], Simple(OnlyLine(result, "rate")));
+        Assert.Equal(40, Assert.Single(result.Groups).Increase);
     }
 
     [Fact]

@@ -9,7 +9,7 @@ namespace Almanac.Samples.Tests.EndToEnd;
 public sealed class DiceMetricsTests(AlmanacFixture fixture) : IClassFixture<AlmanacFixture>
 {
     [Fact]
-    public async Task DiceRolls_CounterStoredPerValue_RatesAddUpToTheRolls_ExemplarsLinkToTheRollsTraces()
+    public async Task DiceRolls_CounterStoredPerValue_IncreaseCountsTheRolls_ExemplarsLinkToTheRollsTraces()
     {
         await using var responder = await SampleProcess.StartServiceAsync("Responder", fixture.TelemetryEnvironment(serviceName: "responder-metrics"));
         var environment = fixture.TelemetryEnvironment(serviceName: "dice-metrics");
@@ -42,11 +42,11 @@ public sealed class DiceMetricsTests(AlmanacFixture fixture) : IClassFixture<Alm
                 Assert.True(counter.GetProperty("monotonic").GetBoolean());
                 Assert.Equal("{roll}", counter.GetProperty("unit").GetString());
 
-                // Cumulative points every second: the increases over the window add up to every roll, per value.
+                // Cumulative points every second: the increase over the window counts every roll, per value.
                 var (_, series) = await query.GetAsync("/api/otel-metrics/series?service=dice-metrics&name=dice.rolls&lookback=15m&step=1m&groupBy=roll.value");
                 var counted = series!.RootElement.GetProperty("groups").EnumerateArray().ToDictionary(
                     g => g.GetProperty("labels").GetProperty("roll.value").GetString()!,
-                    g => (int)Math.Round(g.GetProperty("lines")[0].GetProperty("points").EnumerateArray().Sum(p => p[1].GetDouble()) * 60));
+                    g => (int)Math.Round(g.GetProperty("increase").GetDouble()));
                 var expected = rolls.GroupBy(r => r.ToString(CultureInfo.InvariantCulture)).ToDictionary(g => g.Key, g => g.Count());
                 var exemplarTraces = series.RootElement.GetProperty("groups").EnumerateArray()
                     .SelectMany(g => g.GetProperty("exemplars").EnumerateArray()).Select(e => e.GetProperty("traceId").GetString()!).ToList();

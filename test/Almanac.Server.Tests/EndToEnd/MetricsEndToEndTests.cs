@@ -96,13 +96,18 @@ public sealed class MetricsEndToEndTests
 
         async Task AssertSeriesAsync()
         {
-            // The counter started inside the window, so its whole value is increase: rate × step = what was added.
+            // The counter started inside the window, so its whole value is increase: the window's increase is what was added.
             var rate = await WaitForAsync(query, $"/api/otel-metrics/series?service={service}&name=dice.rolls&lookback=1h&step=1m&groupBy=roll.value", _ => true);
             Assert.Equal("rate", rate.GetProperty("kind").GetString());
             var groups = rate.GetProperty("groups").EnumerateArray().ToDictionary(g => g.GetProperty("labels").GetProperty("roll.value").GetString()!);
             Assert.Equal(["2", "6"], groups.Keys.Order());
-            Assert.Equal(4, groups["6"].GetProperty("lines")[0].GetProperty("points").EnumerateArray().Sum(p => p[1].GetDouble()) * 60, 6);
-            Assert.Equal(3, groups["2"].GetProperty("lines")[0].GetProperty("points").EnumerateArray().Sum(p => p[1].GetDouble()) * 60, 6);
+            Assert.Equal(4, groups["6"].GetProperty("increase").GetDouble(), 6);
+            Assert.Equal(3, groups["2"].GetProperty("increase").GetDouble(), 6);
+            // Both series accrued over the same interval, so their rates stand as 4 to 3.
+            var rate6 = Assert.Single(groups["6"].GetProperty("lines")[0].GetProperty("points").EnumerateArray())[1].GetDouble();
+            var rate2 = Assert.Single(groups["2"].GetProperty("lines")[0].GetProperty("points").EnumerateArray())[1].GetDouble();
+            Assert.True(rate6 > 0);
+            Assert.Equal(4.0 / 3, rate6 / rate2, 6);
             var exemplar = groups["6"].GetProperty("exemplars").EnumerateArray().First();
             Assert.Equal(traceId, exemplar.GetProperty("traceId").GetString());
 
