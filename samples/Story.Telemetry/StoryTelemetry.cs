@@ -84,7 +84,13 @@ public static class StoryTelemetry
                     .AddHttpClientInstrumentation();
                 if (settings.Metrics.HasFlag(Exporters.Otlp))
                 {
-                    metrics.AddOtlpExporter();
+                    metrics.AddOtlpExporter((_, reader) =>
+                    {
+                        if (interval is { } ms)
+                        {
+                            reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = ms;
+                        }
+                    });
                 }
 
                 if (settings.Metrics.HasFlag(Exporters.Console))

@@ -70,6 +70,7 @@ try
     Console.WriteLine($"""
 
           Almanac     {ui}   search: {ui}search?service=dice&lookback=1h
+                      metrics: {ui}metrics?service=dice&name=dice.rolls&groupBy=roll.value
           dice        {diceUrl}rolldice
           responder   {responderUrl}?sleep=500
           propagation {telemetry["OTEL_PROPAGATORS"]}; traces over OTLP/gRPC to :{options.OtlpGrpcPort}
@@ -155,8 +156,11 @@ static Dictionary<string, string> ServiceEnvironment(StoryOptions options)
         ["OTEL_EXPORTER_OTLP_PROTOCOL"] = http ? protocol! : "grpc",
         ["OTEL_PROPAGATORS"] = options.Propagators ?? Environment.GetEnvironmentVariable("OTEL_PROPAGATORS") ?? "tracecontext,baggage",
         ["OTEL_BSP_SCHEDULE_DELAY"] = Environment.GetEnvironmentVariable("OTEL_BSP_SCHEDULE_DELAY") ?? "500",
-        // Almanac stores traces and logs; metrics are not stored yet (see docs/story.md), so they stay home.
-        ["OTEL_METRICS_EXPORTER"] = Environment.GetEnvironmentVariable("OTEL_METRICS_EXPORTER") ?? "none",
+        // Metrics go to Almanac too (the dice.rolls counter on /metrics), every 5 s so the chart moves with the rolls.
+        ["OTEL_METRICS_EXPORTER"] = Environment.GetEnvironmentVariable("OTEL_METRICS_EXPORTER") ?? "otlp",
+        ["OTEL_METRIC_EXPORT_INTERVAL"] = Environment.GetEnvironmentVariable("OTEL_METRIC_EXPORT_INTERVAL") ?? "5000",
+        // Measurements made inside a sampled span carry its trace id (an exemplar): the chart links a roll to its trace.
+        ["OTEL_METRICS_EXEMPLAR_FILTER"] = Environment.GetEnvironmentVariable("OTEL_METRICS_EXEMPLAR_FILTER") ?? "trace_based",
         ["OTEL_LOGS_EXPORTER"] = Environment.GetEnvironmentVariable("OTEL_LOGS_EXPORTER") ?? "otlp",
     };
 }

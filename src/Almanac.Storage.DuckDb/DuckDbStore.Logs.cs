@@ -54,8 +54,8 @@ public sealed partial class DuckDbStore
             foreach (var index in order)
             {
                 var data = logs[index];
-                var resource = ResolveLogResource(data, batchResources, newResources);
-                var scope = ResolveLogScope(data, batchScopes, newScopes);
+                var resource = ResolveResource(data.Resource, data.ServiceName, data.ResourceSchemaUrl, batchResources, newResources, catalogue: null, seen: 0);
+                var scope = ResolveScope(data.Scope, data.ScopeSchemaUrl, batchScopes, newScopes, catalogue: null, data.ServiceName, seen: 0);
                 var record = data.Record;
 
                 keys.Clear();
@@ -89,58 +89,6 @@ public sealed partial class DuckDbStore
 
     // Severity numbers outside 0..24 are kept in the record proto; the column only has to order them sensibly.
     private static int ClampSeverity(int severity) => Math.Clamp(severity, 0, 127);
-
-    private ResourceEntry ResolveLogResource(LogRecordData data, Dictionary<Resource, ResourceEntry> batch, List<ResourceEntry> added)
-    {
-        if (batch.TryGetValue(data.Resource, out var entry) && entry.SchemaUrl == data.ResourceSchemaUrl)
-        {
-            return entry;
-        }
-
-        var id = HashId(1, data.Resource.ToByteArray(), data.ResourceSchemaUrl);
-        if (!_resources.TryGetValue(id, out entry))
-        {
-            entry = added.Find(r => r.Id == id);
-            if (entry is null)
-            {
-                var keys = new List<string>();
-                var values = new List<string>();
-                foreach (var kv in data.Resource.Attributes)
-                {
-                    keys.Add(kv.Key);
-                    values.Add(AttributeText.Of(kv.Value));
-                }
-
-                entry = new ResourceEntry(id, data.Resource, data.ServiceName, data.ResourceSchemaUrl, keys, values);
-                added.Add(entry);
-            }
-        }
-
-        batch[data.Resource] = entry;
-        return entry;
-    }
-
-    private ScopeEntry ResolveLogScope(LogRecordData data, Dictionary<InstrumentationScope, ScopeEntry> batch, List<ScopeEntry> added)
-    {
-        if (batch.TryGetValue(data.Scope, out var entry) && entry.SchemaUrl == data.ScopeSchemaUrl)
-        {
-            return entry;
-        }
-
-        var id = HashId(2, data.Scope.ToByteArray(), data.ScopeSchemaUrl);
-        if (!_scopes.TryGetValue(id, out entry))
-        {
-            entry = added.Find(s => s.Id == id);
-            if (entry is null)
-            {
-                entry = new ScopeEntry(id, data.Scope, data.ScopeSchemaUrl);
-                added.Add(entry);
-            }
-        }
-
-        batch[data.Scope] = entry;
-        return entry;
-    }
 
     public Task<LogPage> FindLogsAsync(LogQuery query, CancellationToken cancellationToken = default)
     {
@@ -225,7 +173,7 @@ public sealed partial class DuckDbStore
                         .Append(") OR ");
                 }
 
-                where.Append(Schema.AttributeMatch(keyParam, valueParam)).Append(')');
+                where.Append(Schema.ListAttributeMatch(keyParam, valueParam)).Append(')');
             }
 
             // Sort on the narrow columns first and read the protos of the page only.

@@ -220,8 +220,8 @@ public sealed partial class DuckDbStore : ITelemetryStore
             foreach (var index in order)
             {
                 var data = spans[index];
-                var resource = ResolveResource(data, batchResources, newResources, catalogue, batchNewest);
-                var scope = ResolveScope(data, batchScopes, newScopes, catalogue, resource.Service, batchNewest);
+                var resource = ResolveResource(data.Resource, data.ServiceName, data.ResourceSchemaUrl, batchResources, newResources, catalogue, batchNewest);
+                var scope = ResolveScope(data.Scope, data.ScopeSchemaUrl, batchScopes, newScopes, catalogue, resource.Service, batchNewest);
                 var span = data.Span;
 
                 foreach (var link in span.Links)
@@ -301,6 +301,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         }
 
         WriteLogs(writer, batch.Logs, batchResources, batchScopes, newResources, newScopes);
+        WriteMetrics(writer, batch.Metrics, newResources, newScopes);
 
         foreach (var r in newResources)
         {
@@ -408,15 +409,19 @@ public sealed partial class DuckDbStore : ITelemetryStore
         return null;
     }
 
-    private ResourceEntry ResolveResource(SpanData data, Dictionary<Resource, ResourceEntry> batch, List<ResourceEntry> added, CatalogueDelta catalogue, long seen)
+    /// <summary>
+    /// The id of a resource (new ones get the next sequential id and are inserted with the batch), shared by spans, log
+    /// records and metric points; attribute keys go to the span catalogue only when one is given.
+    /// </summary>
+    private ResourceEntry ResolveResource(Resource resource, string service, string schemaUrl, Dictionary<Resource, ResourceEntry> batch, List<ResourceEntry> added, CatalogueDelta? catalogue, long seen)
     {
-        if (batch.TryGetValue(data.Resource, out var entry) && entry.SchemaUrl == data.ResourceSchemaUrl)
+        if (batch.TryGetValue(resource, out var entry) && entry.SchemaUrl == schemaUrl)
         {
             return entry;
         }
 
-        var bytes = data.Resource.ToByteArray();
-        var hash = HashId(1, bytes, data.ResourceSchemaUrl);
+        var bytes = resource.ToByteArray();
+        var hash = HashId(1, bytes, schemaUrl);
         if (!_resourcesByHash.TryGetValue(hash, out entry))
         {
             entry = added.Find(r => r.Hash == hash);
@@ -424,52 +429,58 @@ public sealed partial class DuckDbStore : ITelemetryStore
             {
                 var keys = new List<string>();
                 var values = new List<string>();
-                foreach (var kv in data.Resource.Attributes)
+                foreach (var kv in resource.Attributes)
                 {
                     keys.Add(kv.Key);
                     values.Add(AttributeText.Of(kv.Value));
                 }
 
-                entry = new ResourceEntry(_nextResourceId + added.Count, hash, data.Resource, data.ServiceName, data.ResourceSchemaUrl, keys, values);
+                entry = new ResourceEntry(_nextResourceId + added.Count, hash, resource, service, schemaUrl, keys, values);
                 added.Add(entry);
             }
         }
 
-        // Keys of a resource are recorded once per batch; the catalogue cache makes repeats free.
-        foreach (var kv in data.Resource.Attributes)
+        if (catalogue is not null)
         {
-            catalogue.Key(entry.Service, kv.Key, kv.Value, AttributeTarget.Resource, seen);
+            // Keys of a resource are recorded once per batch; the catalogue cache makes repeats free.
+            foreach (var kv in resource.Attributes)
+            {
+                catalogue.Key(entry.Service, kv.Key, kv.Value, AttributeTarget.Resource, seen);
+            }
         }
 
-        batch[data.Resource] = entry;
+        batch[resource] = entry;
         return entry;
     }
 
-    private ScopeEntry ResolveScope(SpanData data, Dictionary<InstrumentationScope, ScopeEntry> batch, List<ScopeEntry> added, CatalogueDelta catalogue, string service, long seen)
+    private ScopeEntry ResolveScope(InstrumentationScope scope, string schemaUrl, Dictionary<InstrumentationScope, ScopeEntry> batch, List<ScopeEntry> added, CatalogueDelta? catalogue, string service, long seen)
     {
-        if (batch.TryGetValue(data.Scope, out var entry) && entry.SchemaUrl == data.ScopeSchemaUrl)
+        if (batch.TryGetValue(scope, out var entry) && entry.SchemaUrl == schemaUrl)
         {
             return entry;
         }
 
-        var bytes = data.Scope.ToByteArray();
-        var hash = HashId(2, bytes, data.ScopeSchemaUrl);
+        var bytes = scope.ToByteArray();
+        var hash = HashId(2, bytes, schemaUrl);
         if (!_scopesByHash.TryGetValue(hash, out entry))
         {
             entry = added.Find(s => s.Hash == hash);
             if (entry is null)
             {
-                entry = new ScopeEntry(_nextScopeId + added.Count, hash, data.Scope, data.ScopeSchemaUrl);
+                entry = new ScopeEntry(_nextScopeId + added.Count, hash, scope, schemaUrl);
                 added.Add(entry);
             }
         }
 
-        foreach (var kv in data.Scope.Attributes)
+        if (catalogue is not null)
         {
-            catalogue.Key(service, kv.Key, kv.Value, AttributeTarget.Scope, seen);
+            foreach (var kv in scope.Attributes)
+            {
+                catalogue.Key(service, kv.Key, kv.Value, AttributeTarget.Scope, seen);
+            }
         }
 
-        batch[data.Scope] = entry;
+        batch[scope] = entry;
         return entry;
     }
 
@@ -711,7 +722,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
     private static List<long> MatchingResources(DuckDBConnection connection, string key, string value)
     {
-        using var command = Command(connection, "SELECT id FROM resources WHERE " + Schema.ResourceAttributeMatch(1, 2), key, value);
+        using var command = Command(connection, "SELECT id FROM resources WHERE " + Schema.ListAttributeMatch(1, 2), key, value);
         using var reader = command.ExecuteReader();
         var ids = new List<long>();
         while (reader.Read())
@@ -855,6 +866,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 Execute(writer, "DELETE FROM services WHERE last_seen < $1", cutoffUnixNano);
                 Execute(writer, "DELETE FROM operations WHERE last_seen < $1", cutoffUnixNano);
                 Execute(writer, "DELETE FROM attribute_keys WHERE last_seen < $1", cutoffUnixNano);
+                DeleteMetricsOlderThan(writer, cutoffUnixNano);
                 transaction.Commit();
 
                 // The caches may now claim rows that are gone; the next batch re-inserts whatever is still live.

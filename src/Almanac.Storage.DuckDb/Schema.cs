@@ -113,6 +113,41 @@ internal static class Schema
             record_proto BLOB      NOT NULL   -- the whole OTLP LogRecord, exactly as accepted
         );
 
+        -- One row per metric data point, appended in time order per batch (zone maps on time_ns). The point's
+        -- protobuf is kept whole (exemplars included); the other columns are what queries filter on.
+        CREATE TABLE IF NOT EXISTS metric_points (
+            service      VARCHAR   NOT NULL,
+            name         VARCHAR   NOT NULL,
+            type         TINYINT   NOT NULL,  -- Metric.data oneof field number (5 gauge, 7 sum, 9, 10, 11)
+            temporality  TINYINT   NOT NULL,
+            monotonic    BOOLEAN   NOT NULL,
+            time_ns      BIGINT    NOT NULL,
+            start_ns     BIGINT    NOT NULL,
+            value        DOUBLE,              -- gauge and sum points
+            count        UBIGINT,             -- histogram, exponential histogram and summary points
+            sum          DOUBLE,
+            series       BIGINT    NOT NULL,  -- hash of resource, scope, metric and point attributes
+            resource_id  BIGINT    NOT NULL,
+            scope_id     BIGINT    NOT NULL,
+            attr_keys    VARCHAR[] NOT NULL,  -- point attribute keys ...
+            attr_values  VARCHAR[] NOT NULL,  -- ... and their text forms, index for index
+            metric_proto BLOB      NOT NULL,  -- the Metric without data points (name, unit, description, metadata, type)
+            point_proto  BLOB      NOT NULL
+        );
+
+        -- The metric list: one row per service, name, type and unit.
+        CREATE TABLE IF NOT EXISTS metrics (
+            service     VARCHAR NOT NULL,
+            name        VARCHAR NOT NULL,
+            type        TINYINT NOT NULL,
+            unit        VARCHAR NOT NULL,
+            description VARCHAR NOT NULL,
+            temporality TINYINT NOT NULL,
+            monotonic   BOOLEAN NOT NULL,
+            last_seen   BIGINT  NOT NULL,
+            PRIMARY KEY (service, name, type, unit)
+        );
+
         CREATE TABLE IF NOT EXISTS ingest_state (
             id         INTEGER PRIMARY KEY,
             checkpoint BIGINT NOT NULL
@@ -169,12 +204,12 @@ internal static class Schema
     public static string SpanAttributeMatch(int needleParam) => $"contains(attrs, ${needleParam})";
 
     /// <summary>
-    /// One attribute filter against a resource row's search lists: the key and value must sit at the same index. Cheapest
+    /// One attribute filter against a row's key/value search lists (resources, log records, metric points): the key and value must sit at the same index. Cheapest
     /// test first (DuckDB evaluates AND/OR terms only on rows still undecided): the value must occur at all; then
     /// the key's first position usually settles it; only rows whose key repeats (span and event attribute of the
     /// same name) pay for the exhaustive lambda.
     /// </summary>
-    public static string ResourceAttributeMatch(int keyParam, int valueParam) =>
+    public static string ListAttributeMatch(int keyParam, int valueParam) =>
         $"(list_contains(attr_values, ${valueParam}) AND (attr_values[list_position(attr_keys, ${keyParam})] = ${valueParam} "
         + $"OR list_bool_or(list_transform(range(1, len(attr_keys) + 1), i -> attr_keys[i] = ${keyParam} AND attr_values[i] = ${valueParam}))))";
 }

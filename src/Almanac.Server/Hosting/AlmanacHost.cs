@@ -3,6 +3,7 @@ using System.Reflection;
 using Almanac.Core.Ingest;
 using Almanac.Core.Storage;
 using Almanac.Query;
+using Almanac.Query.Metrics;
 using Almanac.Server.Configuration;
 using Almanac.Server.Receivers;
 using Almanac.Storage.DuckDb;
@@ -99,6 +100,7 @@ internal static class AlmanacHost
             Path.Combine(options.FullDataDir, "almanac.duckdb"), sp.GetRequiredService<ILogger<DuckDbStore>>()));
         builder.Services.AddSingleton<ISpanReader>(sp => sp.GetRequiredService<ITelemetryStore>());
         builder.Services.AddSingleton<ILogReader>(sp => sp.GetRequiredService<ITelemetryStore>());
+        builder.Services.AddSingleton<IMetricReader>(sp => sp.GetRequiredService<ITelemetryStore>());
         builder.Services.AddSingleton(new IngestOptions
         {
             WalDirectory = Path.Combine(options.FullDataDir, "wal"),
@@ -147,6 +149,7 @@ internal static class AlmanacHost
             {
                 MapHealth(e);
                 e.MapJaegerQueryApi();
+                e.MapOtelMetricsApi(); // /api/otel-metrics: Jaeger's Monitor tab owns /api/metrics/*
                 e.MapAlmanacWeb(); // web UI: / → /search, /search, /trace/{id}, /assets/...
             });
         });

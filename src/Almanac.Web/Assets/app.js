@@ -625,4 +625,8 @@ function spanDetails(s, services, colors, duration) {
 setupTheme();
 setupSearchForm();
 setupOpenFile();
-setupTimeline().finally(() => { document.documentElement.dataset.ready = "true"; });
+// The metrics page's chart lives in its own module, loaded only on that page.
+const metrics = document.getElementById("metrics-side")
+  ? import("/assets/metrics.js").then(m => { m.setupMetricsForm(); return m.setupMetricsChart(); })
+  : Promise.resolve();
+Promise.allSettled([setupTimeline(), metrics]).finally(() => { document.documentElement.dataset.ready = "true"; });

@@ -27,7 +27,7 @@ public sealed class AlmanacFixture : IAsyncLifetime
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = (protocol == "grpc" ? Almanac.GrpcEndpoint : Almanac.HttpEndpoint).ToString().TrimEnd('/'),
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = protocol,
             ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
-            // Almanac ingests traces only: logs and metrics go to its OTLP ports and are refused, silently.
+            // Metrics are stored and checked (DiceMetricsTests); logs go to its OTLP port and are refused, silently.
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000",
         };
         if (propagators is not null)
