@@ -43,8 +43,9 @@ public sealed partial class DuckDbStore
     /// Builds the one query. Each span lands on the sample times whose window holds its start. When windows do not
     /// overlap (window ≤ step, what the /monitor page asks for) that is at most one sample time, found by integer
     /// arithmetic; when they overlap (Jaeger UI: 10-minute rate windows sampled every minute) a range join against
-    /// the sample times repeats the span for each window it is in. Either way DuckDB groups and computes the
-    /// quantiles (quantile_cont: exact, interpolated) in the same pass — no round trip per bucket.
+    /// the sample times repeats the span for each window it is in — or, for counts alone, repeats per-step bucket
+    /// counts instead. Either way DuckDB groups and computes the quantiles (quantile_cont: exact, interpolated) in
+    /// the same pass — no round trip per bucket.
     /// </summary>
     private static DuckDBCommand SpanMetricsCommand(DuckDBConnection connection, SpanMetricsQuery query)
     {
@@ -81,6 +82,24 @@ public sealed partial class DuckDbStore
                 SELECT service, op, t, count(*), count(*) FILTER (WHERE status_code = {(int)Status.Types.StatusCode.Error}){quantiles}
                 FROM b
                 WHERE t <= $2 AND t - start_ns < $4
+                GROUP BY service, op, t
+                ORDER BY service, op, t
+                """);
+        }
+        else if (query.Quantiles.Count == 0 && window % step == 0)
+        {
+            // Counts only, windows a whole number of steps: count per step-sized bucket first, then add up the
+            // buckets in each window, so a span is not repeated once per window (120 times for Jaeger's defaults).
+            // Bucket times sit on the sample grid; the anchor below every span keeps the division non-negative.
+            var anchor = start - (window / step * step) - step;
+            sql.Append(CultureInfo.InvariantCulture, $"""
+                , b AS (
+                    SELECT service, op, {anchor} + ((start_ns - {anchor} + $3 - 1) // $3) * $3 AS bt, count(*) AS c,
+                           count(*) FILTER (WHERE status_code = {(int)Status.Types.StatusCode.Error}) AS e
+                    FROM s GROUP BY ALL),
+                  p AS (SELECT unnest(range($1, $2 + 1, $3)) AS t)
+                SELECT service, op, t, sum(c)::BIGINT, sum(e)::BIGINT
+                FROM p JOIN b ON b.bt > p.t - $4 AND b.bt <= p.t
                 GROUP BY service, op, t
                 ORDER BY service, op, t
                 """);

@@ -126,6 +126,30 @@ public abstract partial class StoreContractTests
         Assert.Equal(8 * Ms, series.Points[1].LatencyQuantilesNano[0], 3);
     }
 
+    [Theory]
+    [InlineData(20_000)]
+    [InlineData(25_000)]
+    [InlineData(60_000)]
+    public async Task SpanMetrics_OverlappingWindowsCountsOnly_SameAsWithQuantiles(long windowMs)
+    {
+        var store = await OpenAsync();
+        await Write(store, 1,
+            MonitorSpan("api", -30_000), MonitorSpan("api", -5_000, error: true), MonitorSpan("api", 0), MonitorSpan("api", 5_000),
+            MonitorSpan("api", 10_000, error: true), MonitorSpan("api", 12_500), MonitorSpan("api", 20_000), MonitorSpan("api", 44_999),
+            MonitorSpan("api", 59_999, error: true), MonitorSpan("api", 60_000), MonitorSpan("api", 60_001));
+        var query = Metrics("api") with { WindowNano = windowMs * Ms, GroupByOperation = true };
+
+        var counted = Assert.Single(await store.GetSpanMetricsAsync(query with { Quantiles = [] }));
+        var withQuantiles = Assert.Single(await store.GetSpanMetricsAsync(query));
+
+        Assert.Equal(
+            withQuantiles.Points.Select(p => (p.TimestampUnixNano, p.Calls, p.Errors)).ToArray(),
+            counted.Points.Select(p => (p.TimestampUnixNano, p.Calls, p.Errors)).ToArray());
+        // Spot check against the definition: the sample at 20 s covers (20 s - window, 20 s].
+        var expected = new long[] { -30_000, -5_000, 0, 5_000, 10_000, 12_500, 20_000 }.Count(s => s > 20_000 - windowMs);
+        Assert.Equal(expected, counted.Points.Single(p => p.TimestampUnixNano == T(20_000)).Calls);
+    }
+
     [Fact]
     public async Task SpanMetrics_SpansOutsideTheRange_NotCounted()
     {
