@@ -76,4 +76,56 @@ public sealed class MonitorBrowserTests(BrowserFixture fixture)
 
         Assert.Empty(errors);
     }
+
+    [Fact]
+    public async Task Timeseries_module_draws_series_as_text_toggles_them_and_reports_marker_clicks()
+    {
+        var page = await fixture.NewPageAsync();
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+        await page.GotoAsync("/search");
+
+        // The shared chart module on its own, as another page would use it: a hostile series name, a gap, a marker.
+        await page.EvaluateAsync("""
+            async () => {
+              const { createTimeSeriesChart } = await import("/assets/timeseries.js");
+              const host = document.createElement("div");
+              host.id = "ts-test";
+              host.style.width = "640px";
+              document.querySelector("main").append(host);
+              const t0 = Date.UTC(2026, 10, 20, 12, 0, 0);
+              const points = f => Array.from({ length: 10 }, (_, i) => ({ t: t0 + i * 60000, v: i === 4 ? null : f(i) }));
+              window.markerClicked = null;
+              createTimeSeriesChart(host, {
+                unit: "ms", yLabel: "latency",
+                series: [
+                  { name: "<img src=x onerror=window.pwned=1>", points: points(i => 10 + i),
+                    markers: [{ t: t0 + 6 * 60000, v: 16, label: "exemplar trace 4bf92f35", data: "4bf92f35" }] },
+                  { name: "p99", points: points(i => 40 + i) },
+                ],
+                onMarkerClick: m => { window.markerClicked = m.data; },
+              });
+            }
+            """);
+
+        var host = page.Locator("#ts-test");
+        await Assertions.Expect(host.Locator("path.ts-line")).ToHaveCountAsync(2);
+        await Assertions.Expect(host.Locator(".ts-legend-item")).ToHaveTextAsync(["<img src=x onerror=window.pwned=1>", "p99"]);
+        Assert.Equal(0, await host.Locator("img").CountAsync());
+        // The gap splits the line into two runs; 9 of the 10 samples have values.
+        Assert.Equal("9", await host.Locator("path.ts-line").Nth(1).GetAttributeAsync("data-points"));
+        Assert.Equal(2, (await host.Locator("path.ts-line").Nth(1).GetAttributeAsync("d"))!.Count(c => c == 'M'));
+
+        await host.Locator("circle.ts-marker").ClickAsync();
+        Assert.Equal("4bf92f35", await page.EvaluateAsync<string>("() => window.markerClicked"));
+
+        // The legend hides and shows a series.
+        await host.Locator(".ts-legend-item").Nth(1).ClickAsync();
+        await Assertions.Expect(host.Locator("path.ts-line[data-series='p99']")).ToBeHiddenAsync();
+        await host.Locator(".ts-legend-item").Nth(1).ClickAsync();
+        await Assertions.Expect(host.Locator("path.ts-line[data-series='p99']")).ToBeVisibleAsync();
+
+        Assert.False(await page.EvaluateAsync<bool>("() => window.pwned === 1"));
+        Assert.Empty(errors);
+    }
 }
