@@ -165,6 +165,12 @@ public sealed record MonitorForm
         }
 
         step = stepMatch.Span;
+        if (step > lookback)
+        {
+            error = $"A step of {stepMatch.Label} is longer than the lookback ({match.Label.ToLowerInvariant()}); pick a smaller step.";
+            return false;
+        }
+
         if (lookback / step + 1 > SpanMetricsQuery.MaxPoints)
         {
             error = $"A step of {stepMatch.Label} over {match.Label.ToLowerInvariant()} gives more than {SpanMetricsQuery.MaxPoints} points; pick a larger step.";

@@ -98,6 +98,7 @@ public class MonitorPageTests : ComponentTestBase
     [InlineData("/monitor?service=shop&step=1ms")]
     [InlineData("/monitor?service=shop&spanKind=sideways")]
     [InlineData("/monitor?service=shop&lookback=7d&step=5s")]
+    [InlineData("/monitor?service=shop&lookback=5m&step=1h")]
     public void A_bad_parameter_is_explained(string url)
     {
         AddShop();
