@@ -27,6 +27,10 @@ public static class QueryApiEndpoints
         app.MapGet("/api/traces", SearchTracesAsync);
         app.MapGet("/api/traces/{traceID}", GetTraceAsync);
         app.MapGet("/api/dependencies", GetDependenciesAsync);
+        app.MapGet("/api/metrics/calls", context => GetMetricsAsync(context, JaegerMetricKind.Calls));
+        app.MapGet("/api/metrics/errors", context => GetMetricsAsync(context, JaegerMetricKind.Errors));
+        app.MapGet("/api/metrics/latencies", context => GetMetricsAsync(context, JaegerMetricKind.Latencies));
+        app.MapGet("/api/metrics/minstep", GetMinStepAsync);
 
         // api_v3 HTTP gateway (cmd/query/app/apiv3/http_gateway.go).
         app.MapGet("/api/v3/services", GetServicesV3Async);
@@ -128,6 +132,17 @@ public static class QueryApiEndpoints
 
         return (StatusCodes.Status200OK, w => JaegerResponses.WriteDependencies(w, MergeDuplicates(result)));
     });
+
+    /// <summary>Span-derived RED metrics for Jaeger UI's Monitor tab, computed from stored spans on each request.</summary>
+    private static Task GetMetricsAsync(HttpContext context, JaegerMetricKind kind) => RunV1(context, async (now, ct) =>
+    {
+        var request = JaegerMetrics.Parse(kind, context.Request.Query, now);
+        var series = await Reader(context).GetSpanMetricsAsync(request.ToStoreQuery(), ct);
+        return (StatusCodes.Status200OK, w => JaegerMetrics.Write(w, request, series));
+    });
+
+    private static Task GetMinStepAsync(HttpContext context) => RunV1(context, (_, _) =>
+        Task.FromResult<(int, Action<Utf8JsonWriter>)>((StatusCodes.Status200OK, JaegerMetrics.WriteMinStep)));
 
     private static Task GetServicesV3Async(HttpContext context) => RunV3(context, async ct =>
     {

@@ -87,4 +87,45 @@ public sealed class InMemorySpanReader : ISpanReader
             .Select(k => new AttributeKeyInfo(k, AttributeValueType.String, AttributeTarget.Span))];
         return Task.FromResult(keys);
     }
+
+    /// <summary>The same windows and interpolated quantiles as the stores, computed naively (fine for a few spans).</summary>
+    public Task<IReadOnlyList<SpanMetricsSeries>> GetSpanMetricsAsync(SpanMetricsQuery query, CancellationToken cancellationToken = default)
+    {
+        ThrowIfFailing();
+        query.Validate();
+        var window = query.EffectiveWindowNano;
+        var matching = _spans.Where(s => query.ServiceNames.Contains(s.ServiceName) && (query.SpanKinds.Count == 0 || query.SpanKinds.Contains(s.Span.Kind)));
+        var series = new List<SpanMetricsSeries>();
+        foreach (var group in matching.GroupBy(s => (s.ServiceName, Operation: query.GroupByOperation ? s.Span.Name : null))
+                     .OrderBy(g => g.Key.ServiceName, StringComparer.Ordinal).ThenBy(g => g.Key.Operation, StringComparer.Ordinal))
+        {
+            var points = new List<SpanMetricsPoint>();
+            for (var t = query.StartUnixNano; t <= query.EndUnixNano; t += query.StepNano)
+            {
+                var inWindow = group.Where(s => s.StartTimeUnixNano > t - window && s.StartTimeUnixNano <= t).ToList();
+                if (inWindow.Count == 0)
+                {
+                    continue;
+                }
+
+                var durations = inWindow.Select(s => (double)s.DurationNanos).Order().ToArray();
+                points.Add(new SpanMetricsPoint(t, inWindow.Count, inWindow.Count(s => s.IsError), [.. query.Quantiles.Select(q => Interpolate(durations, q))]));
+            }
+
+            if (points.Count > 0)
+            {
+                series.Add(new SpanMetricsSeries(group.Key.ServiceName, group.Key.Operation, points));
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<SpanMetricsSeries>>(series);
+    }
+
+    private static double Interpolate(double[] sorted, double q)
+    {
+        var position = q * (sorted.Length - 1);
+        var lower = (int)Math.Floor(position);
+        var upper = (int)Math.Ceiling(position);
+        return sorted[lower] + ((position - lower) * (sorted[upper] - sorted[lower]));
+    }
 }

@@ -26,6 +26,14 @@ public interface ISpanReader
 
     /// <summary>Attribute keys seen, optionally only those seen on a service's spans/resources, sorted by key.</summary>
     Task<IReadOnlyList<AttributeKeyInfo>> GetAttributeKeysAsync(string? serviceName = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Calls, errors and latency quantiles per sample time of the query's services (and operations when grouped),
+    /// computed from stored spans in one pass. Series sorted by service then operation, points by time; a series
+    /// with no span in any window is absent. Throws <see cref="ArgumentException"/> for a query that fails
+    /// <see cref="SpanMetricsQuery.Validate"/>.
+    /// </summary>
+    Task<IReadOnlyList<SpanMetricsSeries>> GetSpanMetricsAsync(SpanMetricsQuery query, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Writes batches of spans, logs and metrics. Batches are large (thousands of items); a backend appends them without a round trip per item.</summary>

@@ -1,8 +1,8 @@
 // Almanac UI behaviour. Pages are rendered on the server; this script adds the theme toggle, live operation
-// lists, and the trace timeline: it renders the trace's compact JSON model as a virtualised tree (only the rows
-// in view are in the document), with collapsing, find-in-trace, the critical path, a zooming minimap and span
-// details without a reload. It never builds markup from data: text goes through textContent, and the only HTML
-// inserted is server-rendered (encoded) span details.
+// lists, the /monitor charts (drawn by timeseries.js), and the trace timeline: it renders the trace's compact
+// JSON model as a virtualised tree (only the rows in view are in the document), with collapsing, find-in-trace,
+// the critical path, a zooming minimap and span details without a reload. It never builds markup from data:
+// text goes through textContent, and the only HTML inserted is server-rendered (encoded) span details.
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
@@ -629,4 +629,29 @@ setupOpenFile();
 const metrics = document.getElementById("metrics-side")
   ? import("/assets/metrics.js").then(m => { m.setupMetricsForm(); return m.setupMetricsChart(); })
   : Promise.resolve();
-Promise.allSettled([setupTimeline(), metrics]).finally(() => { document.documentElement.dataset.ready = "true"; });
+
+// The /monitor page's three charts, drawn by the shared chart module from the numbers the server put in
+// data-series (numbers only: nothing from span data is in it). Loaded only on that page.
+async function setupMonitor() {
+  const host = $("#monitor-charts");
+  if (!host) return;
+  let data;
+  try { data = JSON.parse(host.dataset.series || "{}"); } catch (e) { return; }
+  const { createTimeSeriesChart, formatNumber } = await import("/assets/timeseries.js");
+  const times = data.times || [];
+  const series = (name, values, color) => ({ name, color, points: times.map((t, i) => ({ t, v: values ? values[i] : null })) });
+  const range = times.length ? { xMin: times[0] - data.stepMs, xMax: times[times.length - 1] } : {};
+  const ms = v => v >= 1000 ? formatNumber(v / 1000) + " s" : formatNumber(v) + " ms";
+  const charts = {
+    rate: { series: [series("requests/s", data.rate, "var(--accent)")], unit: "req/s", yLabel: "req/s" },
+    errors: { series: [series("errors", data.errorPercent, "var(--error)")], formatValue: v => formatNumber(v) + "%", yLabel: "% of requests" },
+    latency: { series: [series("p50", data.p50), series("p95", data.p95), series("p99", data.p99)], formatValue: ms, yLabel: "duration" },
+  };
+  for (const el of $$("[data-chart]", host)) {
+    const options = charts[el.dataset.chart];
+    if (options) createTimeSeriesChart(el, { height: 200, ...range, ...options });
+  }
+  host.dataset.drawn = "true";
+}
+
+Promise.allSettled([setupTimeline(), metrics, setupMonitor()]).finally(() => { document.documentElement.dataset.ready = "true"; });
