@@ -1,5 +1,5 @@
-// Almanac UI behaviour. Pages are rendered on the server; this script adds the theme toggle, live operation
-// lists, and the trace timeline: it renders the trace's compact JSON model as a virtualised tree (only the rows
+// Almanac UI behaviour. Pages are rendered on the server (the search form's filters are an interactive Blazor
+// component); this script adds the theme toggle and the trace timeline: it renders the trace's compact JSON model as a virtualised tree (only the rows
 // in view are in the document), with collapsing, find-in-trace, the critical path, a zooming minimap and span
 // details without a reload. It never builds markup from data: text goes through textContent, and the only HTML
 // inserted is server-rendered (encoded) span details.
@@ -22,102 +22,23 @@ function setupTheme() {
   });
 }
 
+// The search form's filters are an interactive server component (SearchFilters.razor). Until its circuit connects,
+// this keeps the custom range's inputs in step with the lookback so the plain form works from the first moment.
 function setupSearchForm() {
-  const service = $("#f-service");
-  const operation = $("#f-operation");
-  if (!service || !operation) return;
-  service.addEventListener("change", async () => {
-    operation.replaceChildren(new Option("All operations", ""));
-    if (!service.value) return;
-    try {
-      const res = await fetch("/api/operations?service=" + encodeURIComponent(service.value));
-      if (!res.ok) return;
-      const body = await res.json();
-      const kinds = new Map();
-      for (const op of body.data || []) {
-        if (!kinds.has(op.name)) kinds.set(op.name, []);
-        if (op.spanKind) kinds.get(op.name).push(op.spanKind);
-      }
-      for (const [name, k] of kinds) {
-        operation.add(new Option(name + (k.length ? "  (" + k.join(", ") + ")" : ""), name));
-      }
-    } catch (e) { /* leave "All operations" */ }
-  });
-  const tags = $("#f-tags");
-  $("#attribute-keys")?.addEventListener("click", (e) => {
-    const key = e.target.closest("button.key");
-    if (!key || !tags) return;
-    const line = key.dataset.key + "=";
-    tags.value = tags.value && !tags.value.endsWith("\n") ? tags.value + "\n" + line : tags.value + line;
-    tags.focus();
-    tags.setSelectionRange(tags.value.length, tags.value.length);
-    showValues(key.dataset.key);
-  });
-
-  // Autocomplete for the chosen key: the values it had in recent traces (of the chosen service), as buttons that
-  // complete the "key=" line. Values are data: set as text.
-  const values = $("#attribute-values");
-  async function showValues(key) {
-    if (!values || !key) return;
-    values.hidden = true;
-    try {
-      const res = await fetch("/search/values?key=" + encodeURIComponent(key) + (service.value ? "&service=" + encodeURIComponent(service.value) : ""));
-      if (!res.ok) return;
-      const body = await res.json();
-      const list = Array.isArray(body.values) ? body.values : [];
-      const head = el("div", "muted");
-      head.append(list.length ? "Values of " : "No values of ", el("code", null, key), list.length ? " in recent traces:" : " in recent traces.");
-      const ul = el("ul");
-      for (const v of list) {
-        const li = el("li");
-        const b = el("button", "value", String(v.value));
-        b.type = "button";
-        b.dataset.value = String(v.value);
-        b.title = "Filter on " + key + "=" + v.value;
-        li.append(b, " ", el("span", "muted", "×" + (Number(v.count) || 0)));
-        ul.append(li);
-      }
-      values.replaceChildren(head, ul);
-      values.dataset.key = key;
-      values.hidden = false;
-    } catch (e) { /* no suggestions */ }
-  }
-  values?.addEventListener("click", (e) => {
-    const b = e.target.closest("button.value");
-    if (!b || !tags) return;
-    const line = values.dataset.key + "=";
-    const lines = tags.value.split("\n");
-    const at = lines.lastIndexOf(line);
-    if (at >= 0) lines[at] = line + b.dataset.value; else lines.push(line + b.dataset.value);
-    tags.value = lines.filter((l, i) => l || i < lines.length - 1).join("\n");
-    tags.focus();
-  });
   const lookback = $("#f-lookback");
   const custom = $("#custom-range");
   if (lookback && custom) {
     const sync = () => { custom.hidden = lookback.value !== "custom"; };
     lookback.addEventListener("change", sync);
-    sync();
   }
+}
 
-  // Trace counts per service over the chosen lookback, added to the service list's labels (as option text).
-  async function counts() {
-    if (!lookback) return;
-    const params = new URLSearchParams({ lookback: lookback.value });
-    if (lookback.value === "custom") { params.set("start", $("#f-start")?.value || ""); params.set("end", $("#f-end")?.value || ""); }
-    try {
-      const res = await fetch("/search/counts?" + params);
-      if (!res.ok) return;
-      const body = await res.json();
-      const labels = new Map((body.counts || []).map(c => [String(c.service), String(c.label)]));
-      for (const option of service.options) {
-        if (option.value && labels.has(option.value)) option.textContent = labels.get(option.value);
-      }
-      service.dataset.counted = lookback.value;
-    } catch (e) { /* names without counts */ }
+// Blazor runs the interactive components. Enhanced navigation stays off: every page is a plain load, so the page
+// setup below runs for each page it belongs to.
+function startBlazor() {
+  if (window.Blazor && typeof window.Blazor.start === "function") {
+    window.Blazor.start({ ssr: { disableDomPreservation: true } }).catch(() => { /* the plain form still works */ });
   }
-  lookback?.addEventListener("change", () => { if (lookback.value !== "custom") counts(); });
-  counts();
 }
 
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -623,6 +544,7 @@ function spanDetails(s, services, colors, duration) {
 }
 
 setupTheme();
+startBlazor();
 setupSearchForm();
 setupOpenFile();
 setupTimeline().finally(() => { document.documentElement.dataset.ready = "true"; });

@@ -67,6 +67,18 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
         await ScreenshotAsync(page, "search");
 
+        // The filters are an interactive server component: Blazor's script is served by Almanac itself and its
+        // circuit connects (the component re-renders itself as interactive).
+        using (var script = await fixture.Http.GetAsync(new Uri(fixture.Almanac.UiEndpoint, "/_framework/blazor.web.js")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, script.StatusCode);
+            Assert.StartsWith("text/javascript", script.Content.Headers.ContentType?.ToString());
+        }
+
+        await Assertions.Expect(page.Locator("#search-filters")).ToHaveAttributeAsync("data-interactive", "true");
+        Assert.True(await page.EvaluateAsync<bool>("() => typeof window.Blazor === 'object'"));
+        await Assertions.Expect(page.Locator("#f-service option[value='shop-frontend']")).ToHaveTextAsync("shop-frontend  (9 traces)");
+
         // Known attribute keys add a filter line.
         await page.ClickAsync("#attribute-keys summary");
         await page.ClickAsync("#attribute-keys button.key[data-key='http.route']");
@@ -83,15 +95,20 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await Assertions.Expect(page.Locator("#f-operation option")).ToContainTextAsync(["All operations", "INSERT payments", "SELECT products"]);
         await page.SelectOptionAsync("#f-service", "shop-frontend");
 
-        // Sorting by duration keeps the query in the URL.
+        // Sorting by duration keeps the query in the URL. Wait for the sorted page itself (its sort link marked
+        // current and its script done), not just the URL, before clicking on it.
+        var sorted = page.WaitForURLAsync("**sort=longest**");
         await page.ClickAsync("#sort a[data-sort='longest']");
-        await page.WaitForURLAsync("**sort=longest**");
+        await sorted;
+        await Assertions.Expect(page.Locator("#sort a[data-sort='longest']")).ToHaveAttributeAsync("aria-current", "true");
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
         Assert.Contains("service=shop-frontend", page.Url);
         await Assertions.Expect(page.Locator("#results .result .name").First).ToContainTextAsync("GET /checkout"); // 120ms, the longest
 
-        // Open the checkout trace.
+        // Open the checkout trace: the click and the navigation it starts are awaited together.
+        var opened = page.WaitForURLAsync($"**/trace/{traceId.ToHex()}");
         await page.Locator($"#results .result[data-trace-id='{traceId.ToHex()}']").ClickAsync();
-        await page.WaitForURLAsync($"**/trace/{traceId.ToHex()}");
+        await opened;
         await Assertions.Expect(page.Locator("#timeline-body .tl-row")).ToHaveCountAsync(4);
         await Assertions.Expect(page.Locator("#trace-title")).ToContainTextAsync("shop-frontend: GET /checkout");
         await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
