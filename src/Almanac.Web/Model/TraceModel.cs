@@ -67,7 +67,7 @@ public static class TraceModel
         w.WriteStartArray("colors");
         foreach (var s in view.Services)
         {
-            w.WriteStringValue(ServiceColors.For(s));
+            w.WriteStringValue(view.ColorOf(s));
         }
 
         w.WriteEndArray();
