@@ -95,6 +95,18 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await Assertions.Expect(page.Locator("#f-operation option")).ToContainTextAsync(["All operations", "INSERT payments", "SELECT products"]);
         await page.SelectOptionAsync("#f-service", "shop-frontend");
 
+        // A point of the scatter plot opens its trace; Back returns to the same search.
+        var point = page.Locator($"#scatter a[href='/trace/{traceId.ToHex()}']");
+        var viaScatter = page.WaitForURLAsync($"**/trace/{traceId.ToHex()}");
+        await point.ClickAsync();
+        await viaScatter;
+        await Assertions.Expect(page.Locator("#trace-title")).ToContainTextAsync("shop-frontend: GET /checkout");
+        var backToSearch = page.WaitForURLAsync("**/search?service=shop-frontend**");
+        await page.GoBackAsync();
+        await backToSearch;
+        await Assertions.Expect(page.Locator("#results .result")).ToHaveCountAsync(9);
+        await Assertions.Expect(page.Locator("#search-filters")).ToHaveAttributeAsync("data-interactive", "true");
+
         // Sorting by duration keeps the query in the URL. Wait for the sorted page itself (its sort link marked
         // current and its script done), not just the URL, before clicking on it.
         var sorted = page.WaitForURLAsync("**sort=longest**");
@@ -194,6 +206,16 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
 
             await page.GotoAsync("/search?service=" + Uri.EscapeDataString(payload));
             await Assertions.Expect(page.Locator("#results .result .name").First).ToContainTextAsync(payload);
+            await AssertNothingInjectedAsync(page);
+
+            // The live form renders hostile service names, keys and suggested values as text too.
+            await Assertions.Expect(page.Locator("#search-filters")).ToHaveAttributeAsync("data-interactive", "true");
+            await Assertions.Expect(page.Locator("#f-service option:checked")).ToContainTextAsync(payload + "  (");
+            await page.ClickAsync("#attribute-keys summary");
+            await page.Locator("#attribute-keys button.key").Filter(new() { HasTextString = payload }).First.ClickAsync();
+            await Assertions.Expect(page.Locator("#attribute-values button.value").First).ToHaveTextAsync(payload);
+            await page.Locator("#attribute-values button.value").First.ClickAsync();
+            await Assertions.Expect(page.Locator("#f-tags")).ToHaveValueAsync(payload + "=" + payload);
             await AssertNothingInjectedAsync(page);
 
             await page.GotoAsync($"/trace/{traceId.ToHex()}");
