@@ -6,39 +6,45 @@ namespace Almanac.Web.Model;
 /// Service colours. <see cref="For"/> is a service's preferred colour, from a hash of its name (not from the order
 /// services appear in), so a service tends to keep its colour from trace to trace. <see cref="ForTrace"/> assigns the
 /// services of one trace colours that never collide: each, in the trace's sorted service list, takes its preferred
-/// palette entry or the next free one; past the palette's size, evenly spread extra hues. The same service list gives
+/// palette entry or the next free one (from the ten most distinct entries while the trace has at most ten services);
+/// past the palette's size, evenly spread extra hues. The same service list gives
 /// the same colours on every page that shows the trace (search result, trace page, span details, minimap).
 /// </summary>
 public static class ServiceColors
 {
+    // The first ten are far apart (Tableau 10): traces with up to ten services only use those, so neighbours never
+    // look alike. The next ten are for bigger traces.
     private static readonly string[] Palette =
     [
-        "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f",
-        "#17becf", "#bcbd22", "#1f77b4", "#8c6d31", "#637939", "#7b4173", "#3182bd", "#e6550d",
-        "#31a354", "#756bb1", "#d6616b", "#0b8f8f",
+        "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f", "#17becf", "#bcbd22",
+        "#393b79", "#843c39", "#6b6ecf", "#8c6d31", "#a55194", "#2ca02c", "#e6550d", "#637939", "#7b4173", "#0b8f8f",
     ];
 
-    public static string For(string serviceName) => Palette[Slot(serviceName)];
+    private const int Primary = 10;
+
+    /// <summary>A service's preferred colour (what it gets in any trace of up to ten services, unless taken).</summary>
+    public static string For(string serviceName) => Palette[Slot(serviceName, Primary)];
 
     /// <summary>Distinct colours for the services of one trace (any order, duplicates allowed), by service name.</summary>
     public static IReadOnlyDictionary<string, string> ForTrace(IEnumerable<string> services)
     {
         var sorted = services.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var colors = new Dictionary<string, string>(StringComparer.Ordinal);
-        var taken = new bool[Palette.Length];
+        var size = sorted.Count <= Primary ? Primary : Palette.Length;
+        var taken = new bool[size];
         var extra = 0;
         foreach (var service in sorted)
         {
-            if (colors.Count >= Palette.Length)
+            if (colors.Count >= size)
             {
                 colors[service] = ExtraHue(extra++);
                 continue;
             }
 
-            var slot = Slot(service);
+            var slot = Slot(service, size);
             while (taken[slot])
             {
-                slot = (slot + 1) % Palette.Length;
+                slot = (slot + 1) % size;
             }
 
             taken[slot] = true;
@@ -48,7 +54,7 @@ public static class ServiceColors
         return colors;
     }
 
-    private static int Slot(string serviceName)
+    private static int Slot(string serviceName, int size)
     {
         // FNV-1a: stable across processes, unlike string.GetHashCode.
         var hash = 2166136261u;
@@ -57,7 +63,7 @@ public static class ServiceColors
             hash = (hash ^ c) * 16777619u;
         }
 
-        return (int)(hash % (uint)Palette.Length);
+        return (int)(hash % (uint)size);
     }
 
     /// <summary>The n-th colour beyond the palette: hues a golden angle apart, mid saturation and lightness.</summary>
