@@ -17,7 +17,7 @@ public static class ServiceColors
     private static readonly string[] Palette =
     [
         "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f", "#17becf", "#bcbd22",
-        "#393b79", "#843c39", "#6b6ecf", "#8c6d31", "#a55194", "#2ca02c", "#e6550d", "#637939", "#7b4173", "#0b8f8f",
+        "#bab0ac", "#393b79", "#6b6ecf", "#8c6d31", "#a55194", "#2ca02c", "#e6550d", "#637939", "#7b4173", "#0b8f8f",
     ];
 
     private const int Primary = 10;
