@@ -23,13 +23,15 @@ public static class AlmanacWebExtensions
 
     public static IServiceCollection AddAlmanacWeb(this IServiceCollection services)
     {
-        services.AddRazorComponents();
+        // Static SSR for pages; interactive server components where the UI talks back (the search form's filters).
+        services.AddRazorComponents().AddInteractiveServerComponents();
         return services;
     }
 
     /// <summary>
     /// Maps the UI: <c>/</c> → <c>/search</c>, <c>/search</c>, <c>/trace/{id}</c>, its timeline model, the span-details fragment,
-    /// <c>/lookup?id=</c>, <c>/logs</c> with <c>/logs/rows</c> (live tail) and <c>/api/logs</c>, and the embedded assets under <c>/assets/</c>. The branch must use routing and antiforgery.
+    /// <c>/lookup?id=</c>, <c>/logs</c> with <c>/logs/rows</c> (live tail) and <c>/api/logs</c>, the embedded assets under
+    /// <c>/assets/</c>, Blazor's script and its circuit hub (<c>/_blazor</c>). The branch must use web sockets, routing and antiforgery.
     /// </summary>
     public static IEndpointRouteBuilder MapAlmanacWeb(this IEndpointRouteBuilder endpoints)
     {
@@ -176,7 +178,21 @@ public static class AlmanacWebExtensions
             return Results.Stream(stream, contentType, enableRangeProcessing: false, lastModified: AssemblyTime);
         });
 
-        endpoints.MapRazorComponents<App>();
+        // Blazor's own script, embedded from the framework's asset package at build time (see the csproj): the
+        // framework only serves it through static web assets, which a packed tool and the tests' built dll lack.
+        endpoints.MapGet("/_framework/blazor.web.js", (HttpContext context) =>
+        {
+            var stream = Assembly.GetManifestResourceStream("Almanac.Web.Framework.blazor.web.js");
+            if (stream is null)
+            {
+                return Results.NotFound();
+            }
+
+            context.Response.Headers.CacheControl = "no-cache";
+            return Results.Stream(stream, "text/javascript; charset=utf-8", enableRangeProcessing: false, lastModified: AssemblyTime);
+        });
+
+        endpoints.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
         // Anything else on the UI port: a plain 404 page pointing back to search (the API keeps plain 404s).
         endpoints.MapFallback(context =>

@@ -128,4 +128,35 @@ public sealed class InMemorySpanReader : ISpanReader
         var upper = (int)Math.Ceiling(position);
         return sorted[lower] + ((position - lower) * (sorted[upper] - sorted[lower]));
     }
+
+    public Task<IReadOnlyList<ServiceTraces>> GetServiceTraceCountsAsync(long startUnixNano, long endUnixNano, CancellationToken cancellationToken = default)
+    {
+        ThrowIfFailing();
+        IReadOnlyList<ServiceTraces> counts = [.. _spans.Where(s => s.StartTimeUnixNano >= startUnixNano && s.StartTimeUnixNano <= endUnixNano)
+            .GroupBy(s => s.ServiceName).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => new ServiceTraces(g.Key, g.Select(s => s.TraceId).Distinct().Count()))];
+        return Task.FromResult(counts);
+    }
+
+    public Task<IReadOnlyList<AttributeValueStat>> GetAttributeValuesAsync(string key, string? serviceName, long startUnixNano, long endUnixNano, int limit,
+        CancellationToken cancellationToken = default)
+    {
+        ThrowIfFailing();
+        // Text forms as the DuckDB store spells them for strings, ints and bools: enough for the component tests.
+        static string Text(OpenTelemetry.Proto.Common.V1.AnyValue v) => v.ValueCase switch
+        {
+            OpenTelemetry.Proto.Common.V1.AnyValue.ValueOneofCase.IntValue => v.IntValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            OpenTelemetry.Proto.Common.V1.AnyValue.ValueOneofCase.BoolValue => v.BoolValue ? "true" : "false",
+            _ => v.StringValue,
+        };
+        IReadOnlyList<AttributeValueStat> values = [.. _spans
+            .Where(s => s.StartTimeUnixNano >= startUnixNano && s.StartTimeUnixNano <= endUnixNano && (serviceName is null || s.ServiceName == serviceName))
+            .SelectMany(s => s.Span.Attributes.Concat(s.Span.Events.SelectMany(e => e.Attributes)).Concat(s.Resource.Attributes))
+            .Where(kv => kv.Key == key)
+            .GroupBy(kv => Text(kv.Value))
+            .Select(g => new AttributeValueStat(g.Key, g.Count()))
+            .OrderByDescending(v => v.SpanCount).ThenBy(v => v.Value, StringComparer.Ordinal)
+            .Take(Math.Max(0, limit))];
+        return Task.FromResult(values);
+    }
 }

@@ -34,6 +34,20 @@ public interface ISpanReader
     /// <see cref="SpanMetricsQuery.Validate"/>.
     /// </summary>
     Task<IReadOnlyList<SpanMetricsSeries>> GetSpanMetricsAsync(SpanMetricsQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// For every service with spans starting in the window: how many distinct traces those spans belong to — exactly
+    /// the number of traces a search for that service over the same window finds without a limit. Sorted by service.
+    /// </summary>
+    Task<IReadOnlyList<ServiceTraces>> GetServiceTraceCountsAsync(long startUnixNano, long endUnixNano, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The values <paramref name="key"/> had as a span, event or resource attribute on spans starting in the window
+    /// (optionally only spans of one service), as the text attribute filters match, with how many spans had each:
+    /// most frequent first, ties by value (ordinal), at most <paramref name="limit"/>.
+    /// </summary>
+    Task<IReadOnlyList<AttributeValueStat>> GetAttributeValuesAsync(string key, string? serviceName, long startUnixNano, long endUnixNano, int limit,
+        CancellationToken cancellationToken = default);
 }
 
 /// <summary>Writes batches of spans, logs and metrics. Batches are large (thousands of items); a backend appends them without a round trip per item.</summary>

@@ -143,6 +143,7 @@ internal static class AlmanacHost
         });
         app.MapWhen(c => c.Connection.LocalPort == options.UiPort, ui =>
         {
+            ui.UseWebSockets(); // the web UI's interactive components talk over a SignalR web socket
             ui.UseRouting();
             ui.UseAntiforgery();
             ui.UseEndpoints(e =>

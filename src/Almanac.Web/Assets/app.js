@@ -1,8 +1,9 @@
-// Almanac UI behaviour. Pages are rendered on the server; this script adds the theme toggle, live operation
-// lists, the /monitor charts (drawn by timeseries.js), and the trace timeline: it renders the trace's compact
-// JSON model as a virtualised tree (only the rows in view are in the document), with collapsing, find-in-trace,
-// the critical path, a zooming minimap and span details without a reload. It never builds markup from data:
-// text goes through textContent, and the only HTML inserted is server-rendered (encoded) span details.
+// Almanac UI behaviour. Pages are rendered on the server (the search form's filters are an interactive Blazor
+// component); this script adds the theme toggle, the /monitor charts (drawn by timeseries.js; /metrics loads its
+// own module), and the trace timeline: it renders the trace's compact JSON model as a virtualised tree (only the rows
+// in view are in the document), with collapsing, find-in-trace, the critical path, a zooming minimap and span
+// details without a reload. It never builds markup from data: text goes through textContent, and the only HTML
+// inserted is server-rendered (encoded) span details.
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
@@ -22,102 +23,61 @@ function setupTheme() {
   });
 }
 
+// The search form's filters are an interactive server component (SearchFilters.razor). Until its circuit connects,
+// this keeps the custom range's inputs in step with the lookback so the plain form works from the first moment.
 function setupSearchForm() {
-  const service = $("#f-service");
-  const operation = $("#f-operation");
-  if (!service || !operation) return;
-  service.addEventListener("change", async () => {
-    operation.replaceChildren(new Option("All operations", ""));
-    if (!service.value) return;
-    try {
-      const res = await fetch("/api/operations?service=" + encodeURIComponent(service.value));
-      if (!res.ok) return;
-      const body = await res.json();
-      const kinds = new Map();
-      for (const op of body.data || []) {
-        if (!kinds.has(op.name)) kinds.set(op.name, []);
-        if (op.spanKind) kinds.get(op.name).push(op.spanKind);
-      }
-      for (const [name, k] of kinds) {
-        operation.add(new Option(name + (k.length ? "  (" + k.join(", ") + ")" : ""), name));
-      }
-    } catch (e) { /* leave "All operations" */ }
-  });
-  const tags = $("#f-tags");
-  $("#attribute-keys")?.addEventListener("click", (e) => {
-    const key = e.target.closest("button.key");
-    if (!key || !tags) return;
-    const line = key.dataset.key + "=";
-    tags.value = tags.value && !tags.value.endsWith("\n") ? tags.value + "\n" + line : tags.value + line;
-    tags.focus();
-    tags.setSelectionRange(tags.value.length, tags.value.length);
-    showValues(key.dataset.key);
-  });
-
-  // Autocomplete for the chosen key: the values it had in recent traces (of the chosen service), as buttons that
-  // complete the "key=" line. Values are data: set as text.
-  const values = $("#attribute-values");
-  async function showValues(key) {
-    if (!values || !key) return;
-    values.hidden = true;
-    try {
-      const res = await fetch("/search/values?key=" + encodeURIComponent(key) + (service.value ? "&service=" + encodeURIComponent(service.value) : ""));
-      if (!res.ok) return;
-      const body = await res.json();
-      const list = Array.isArray(body.values) ? body.values : [];
-      const head = el("div", "muted");
-      head.append(list.length ? "Values of " : "No values of ", el("code", null, key), list.length ? " in recent traces:" : " in recent traces.");
-      const ul = el("ul");
-      for (const v of list) {
-        const li = el("li");
-        const b = el("button", "value", String(v.value));
-        b.type = "button";
-        b.dataset.value = String(v.value);
-        b.title = "Filter on " + key + "=" + v.value;
-        li.append(b, " ", el("span", "muted", "×" + (Number(v.count) || 0)));
-        ul.append(li);
-      }
-      values.replaceChildren(head, ul);
-      values.dataset.key = key;
-      values.hidden = false;
-    } catch (e) { /* no suggestions */ }
-  }
-  values?.addEventListener("click", (e) => {
-    const b = e.target.closest("button.value");
-    if (!b || !tags) return;
-    const line = values.dataset.key + "=";
-    const lines = tags.value.split("\n");
-    const at = lines.lastIndexOf(line);
-    if (at >= 0) lines[at] = line + b.dataset.value; else lines.push(line + b.dataset.value);
-    tags.value = lines.filter((l, i) => l || i < lines.length - 1).join("\n");
-    tags.focus();
-  });
   const lookback = $("#f-lookback");
   const custom = $("#custom-range");
   if (lookback && custom) {
     const sync = () => { custom.hidden = lookback.value !== "custom"; };
     lookback.addEventListener("change", sync);
-    sync();
   }
+}
 
-  // Trace counts per service over the chosen lookback, added to the service list's labels (as option text).
-  async function counts() {
-    if (!lookback) return;
-    const params = new URLSearchParams({ lookback: lookback.value });
-    if (lookback.value === "custom") { params.set("start", $("#f-start")?.value || ""); params.set("end", $("#f-end")?.value || ""); }
-    try {
-      const res = await fetch("/search/counts?" + params);
-      if (!res.ok) return;
-      const body = await res.json();
-      const labels = new Map((body.counts || []).map(c => [String(c.service), String(c.label)]));
-      for (const option of service.options) {
-        if (option.value && labels.has(option.value)) option.textContent = labels.get(option.value);
-      }
-      service.dataset.counted = lookback.value;
-    } catch (e) { /* names without counts */ }
+// Blazor runs the interactive components. Enhanced navigation stays off: every page is a plain load, so the page
+// setup below runs for each page it belongs to.
+function startBlazor() {
+  if (window.Blazor && typeof window.Blazor.start === "function") {
+    window.Blazor.start({ ssr: { disableDomPreservation: true } }).catch(() => { /* the plain form still works */ });
   }
-  lookback?.addEventListener("change", () => { if (lookback.value !== "custom") counts(); });
-  counts();
+}
+
+// Times are rendered in UTC on the server; the top bar's toggle shows them in the browser's time zone instead and is
+// remembered. Elements with data-ts (Unix ms) get their text rewritten; .tz-name says which zone is shown.
+const TIME_KEY = "almanac-time";
+function timeMode() {
+  try { return localStorage.getItem(TIME_KEY) === "local" ? "local" : "utc"; } catch (e) { return "utc"; }
+}
+function formatTime(ms, fmt, mode) {
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) return "";
+  const local = mode === "local";
+  const p = (v, w = 2) => String(v).padStart(w, "0");
+  const time = p(local ? d.getHours() : d.getUTCHours()) + ":" + p(local ? d.getMinutes() : d.getUTCMinutes()) + ":"
+    + p(local ? d.getSeconds() : d.getUTCSeconds()) + "." + p(local ? d.getMilliseconds() : d.getUTCMilliseconds(), 3);
+  if (fmt === "time") return time;
+  const date = (local ? d.getFullYear() : d.getUTCFullYear()) + "-" + p((local ? d.getMonth() : d.getUTCMonth()) + 1) + "-" + p(local ? d.getDate() : d.getUTCDate());
+  if (!local) return date + " " + time + " UTC";
+  const off = -d.getTimezoneOffset();
+  return date + " " + time + " UTC" + (off < 0 ? "−" : "+") + p(Math.floor(Math.abs(off) / 60)) + ":" + p(Math.abs(off) % 60);
+}
+function applyTimes(root = document) {
+  const mode = timeMode();
+  for (const e of $$("[data-ts]", root)) e.textContent = formatTime(Number(e.dataset.ts), e.dataset.fmt, mode);
+  for (const e of $$(".tz-name", root)) e.textContent = mode === "local" ? "local time" : "UTC";
+  const button = $("#tz-toggle");
+  if (button) {
+    button.textContent = mode === "local" ? "Local" : "UTC";
+    button.title = mode === "local" ? "Times are local: show them in UTC" : "Times are UTC: show them in local time";
+    button.setAttribute("aria-pressed", String(mode === "local"));
+  }
+}
+function setupTimeZone() {
+  $("#tz-toggle")?.addEventListener("click", () => {
+    try { localStorage.setItem(TIME_KEY, timeMode() === "local" ? "utc" : "local"); } catch (e) { /* ignore */ }
+    applyTimes();
+  });
+  applyTimes();
 }
 
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -190,6 +150,7 @@ function renderTimeline(model, options) {
   let query = "";
   let selected = options.selected ? spans.findIndex(s => s[0] === options.selected) : -1;
   let vs = 0, ve = duration; // the time window the bars are drawn in (the minimap zooms it)
+  let cursor = selected; // the row keyboard navigation is on
 
   body.replaceChildren();
   body.dataset.rows = String(n);
@@ -213,6 +174,7 @@ function renderTimeline(model, options) {
     r.dataset.spanId = spanId;
     if (flags[i] & 1) r.classList.add("error");
     if (i === selected) r.classList.add("selected");
+    if (i === cursor) { r.classList.add("cursor"); r.setAttribute("aria-current", "true"); }
     if (query) r.classList.add(match[i] ? "match" : "dim");
     const color = colors[s[3]] || "#888888";
 
@@ -331,8 +293,56 @@ function renderTimeline(model, options) {
     }
     e.preventDefault();
     selected = i;
+    cursor = i;
+    body.focus({ preventScroll: true });
     draw(true);
     await showDetails(i);
+  });
+
+  // Keyboard: up/down move between shown rows, left collapses (or goes to the parent), right expands (or goes to
+  // the first child), Enter opens the row's details.
+  body.tabIndex = 0;
+  body.setAttribute("aria-label", "Trace timeline: arrow keys move and collapse, Enter shows details, / finds");
+  body.addEventListener("focus", () => {
+    // Mark the row in place: redrawing here would replace the row a click's mousedown focused on, and the click
+    // would never arrive.
+    if (cursor < 0 && shownCount > 0) {
+      cursor = shown[Math.min(shownCount - 1, Math.floor(body.scrollTop / ROW))];
+      const r = document.getElementById("row-" + cursor);
+      if (r) { r.classList.add("cursor"); r.setAttribute("aria-current", "true"); }
+    }
+  });
+  body.addEventListener("keydown", async (e) => {
+    if (e.altKey || e.ctrlKey || e.metaKey || shownCount === 0) return;
+    let pos = cursor >= 0 ? position(cursor) : -1;
+    const move = (to) => { cursor = shown[Math.max(0, Math.min(shownCount - 1, to))]; scrollToRow(cursor); draw(true); };
+    switch (e.key) {
+      case "ArrowDown": move(pos < 0 ? 0 : pos + 1); break;
+      case "ArrowUp": move(pos < 0 ? 0 : pos - 1); break;
+      case "Home": move(0); break;
+      case "End": move(shownCount - 1); break;
+      case "PageDown": move((pos < 0 ? 0 : pos) + Math.max(1, Math.floor(body.clientHeight / ROW) - 1)); break;
+      case "PageUp": move((pos < 0 ? 0 : pos) - Math.max(1, Math.floor(body.clientHeight / ROW) - 1)); break;
+      case "ArrowLeft":
+        if (cursor < 0) return;
+        if (kids[cursor] > 0 && !collapsed[cursor]) { collapsed[cursor] = 1; refresh(); scrollToRow(cursor); }
+        else if (parent[cursor] >= 0 && parent[cursor] < n) { cursor = parent[cursor]; scrollToRow(cursor); draw(true); }
+        break;
+      case "ArrowRight":
+        if (cursor < 0) return;
+        if (kids[cursor] > 0 && collapsed[cursor]) { collapsed[cursor] = 0; refresh(); }
+        else if (kids[cursor] > 0) { cursor = cursor + 1; scrollToRow(cursor); draw(true); } // depth-first: the first child
+        break;
+      case "Enter":
+        if (cursor < 0) return;
+        selected = cursor;
+        draw(true);
+        e.preventDefault();
+        await showDetails(cursor);
+        return;
+      default: return;
+    }
+    e.preventDefault();
   });
 
   $("#expand-all")?.addEventListener("click", () => { collapsed.fill(0); refresh(); });
@@ -349,7 +359,8 @@ function renderTimeline(model, options) {
         const res = await fetch("/trace/" + traceId + "/span/" + spanId);
         if (!res.ok) throw new Error(String(res.status));
         panel.innerHTML = await res.text(); // server-rendered and HTML-encoded by Razor
-        history.replaceState(null, "", "/trace/" + traceId + "?span=" + spanId);
+        applyTimes(panel);
+        history.replaceState(history.state, "", withParams({ span: spanId }));
       } catch (e) {
         location.href = "/trace/" + traceId + "?span=" + spanId;
         return;
@@ -371,7 +382,7 @@ function renderTimeline(model, options) {
       $("#trace-layout")?.classList.remove("with-details");
       selected = -1;
       draw(true);
-      if (options.stored) history.replaceState(null, "", location.pathname);
+      if (options.stored) history.replaceState(history.state, "", withParams({ span: null }));
     }
   });
 
@@ -397,6 +408,24 @@ function renderTimeline(model, options) {
     };
     find.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 120); });
     if (find.value) run();
+    // "/" focuses find from anywhere on the page but a text field; Esc clears the find, or else closes the details.
+    document.addEventListener("keydown", (e) => {
+      const typing = e.target instanceof HTMLElement && (e.target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName));
+      if (e.key === "/" && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) {
+        e.preventDefault();
+        find.focus();
+        find.select();
+      } else if (e.key === "Escape") {
+        if (find.value) {
+          find.value = "";
+          clearTimeout(timer);
+          run();
+          if (e.target === find) body.focus({ preventScroll: true });
+        } else if (!$("#details")?.hidden) {
+          $("#close-details")?.click();
+        }
+      }
+    });
   }
 
   // Time axis and minimap: the canvas shows every span (x by time, y by row); dragging on it picks the window
@@ -451,13 +480,31 @@ function renderTimeline(model, options) {
     windowBox.style.left = (canvas.offsetLeft + Math.min(a, b) * w) + "px";
     windowBox.style.width = Math.max(1, Math.abs(b - a) * w) + "px";
   }
-  function zoom(a, b) {
+  // The zoomed window lives in the URL (from/to: nanoseconds after the trace start), so a zoom can be shared and
+  // Back undoes it. Only for stored traces: an opened file has no address to come back to.
+  function zoom(a, b, push = true) {
     vs = Math.max(0, Math.min(a, b));
     ve = Math.min(duration, Math.max(a, b));
-    if (ve - vs < 1) { vs = 0; ve = duration; }
+    if (!(ve - vs >= 1)) { vs = 0; ve = duration; }
     drawTicks();
     showWindow();
     draw(true);
+    if (push && options.stored) {
+      const zoomed = vs > 0 || ve < duration;
+      const url = withParams({ from: zoomed ? String(Math.round(vs)) : null, to: zoomed ? String(Math.round(ve)) : null });
+      if (url !== location.pathname + location.search) history.pushState({ zoom: true }, "", url);
+    }
+  }
+  function urlZoom() {
+    const p = new URLSearchParams(location.search);
+    const a = Number(p.get("from")), b = Number(p.get("to"));
+    return p.has("from") && p.has("to") && Number.isFinite(a) && Number.isFinite(b) && b > a ? [a, b] : null;
+  }
+  if (options.stored) {
+    window.addEventListener("popstate", () => {
+      const z = urlZoom();
+      if (z) zoom(z[0], z[1], false); else zoom(0, duration, false);
+    });
   }
   if (canvas && windowBox) {
     let from = null;
@@ -476,6 +523,16 @@ function renderTimeline(model, options) {
   reset?.addEventListener("click", () => zoom(0, duration));
   drawTicks();
   drawMinimap();
+  const initial = options.stored ? urlZoom() : null;
+  if (initial) zoom(initial[0], initial[1], false);
+}
+
+// The current page's address with some query parameters set (a string) or removed (null), others kept.
+function withParams(changes) {
+  const params = new URLSearchParams(location.search);
+  for (const [k, v] of Object.entries(changes)) { if (v === null) params.delete(k); else params.set(k, v); }
+  const q = params.toString();
+  return location.pathname + (q ? "?" + q : "");
 }
 
 // "Open file" (top bar): the chosen file goes to /open/model, which parses it (OTLP/JSON or Jaeger JSON) and stores
@@ -532,9 +589,10 @@ function showOpened(model, fileName) {
   document.title = rootService + ": " + rootName + " · Almanac";
   $("#trace-id").textContent = HEX32.test(model.traceId) ? model.traceId : "";
   $("#open-file-name").textContent = fileName;
-  let startText = "";
-  try { startText = new Date(Number(BigInt(String(model.start)) / 1000000n)).toISOString().replace("T", " ").replace("Z", " UTC"); } catch (e) { /* leave empty */ }
-  $("#trace-start").textContent = startText;
+  const startEl = $("#trace-start");
+  try { startEl.dataset.ts = String(Number(BigInt(String(model.start)) / 1000000n)); startEl.dataset.fmt = "full"; } catch (e) { delete startEl.dataset.ts; }
+  startEl.textContent = "";
+  applyTimes(startEl.parentElement || document);
   $("#trace-duration").textContent = formatDuration(Number(model.duration) || 0);
   $("#service-count").textContent = String(services.length);
   let depth = 0, errors = 0;
@@ -617,12 +675,25 @@ function spanDetails(s, services, colors, duration) {
       return div;
     })));
   }
+  const links = Array.isArray(d.links) ? d.links : [];
+  if (links.length) {
+    box.append(section("detail-links", "Links (" + links.length + ")", ...links.map(l => {
+      const div = el("div", "link"), id = String(l[0] ?? "");
+      if (HEX32.test(id)) { const a = el("a", "mono", id); a.href = "/trace/" + id; div.append(a); }
+      else div.append(el("span", "muted", "(invalid trace id)"));
+      div.append(" ", el("span", "mono muted", "span " + String(l[1] ?? "")));
+      if (Array.isArray(l[2]) && l[2].length) div.append(rows(l[2]));
+      return div;
+    })));
+  }
   box.append(section("detail-resource", "Resource", rows(d.resource)));
   box.append(section("detail-scope", "Instrumentation scope", el("div", "mono", String(d.scope || "—"))));
   return box;
 }
 
 setupTheme();
+setupTimeZone();
+startBlazor();
 setupSearchForm();
 setupOpenFile();
 // The metrics page's chart lives in its own module, loaded only on that page.

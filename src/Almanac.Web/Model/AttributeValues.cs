@@ -6,52 +6,30 @@ namespace Almanac.Web.Model;
 public sealed record AttributeValueCount(string Value, int Count);
 
 /// <summary>
-/// Values for the search form's attribute autocomplete, from recent data: the key's values (on spans and their
-/// resources) in the newest <see cref="Traces"/> traces of the last day, optionally of one service, most frequent first.
+/// Values for the search form's attribute autocomplete: the key's values (on spans, events and resources) on every
+/// span of the last <see cref="Window"/>, optionally of one service, most frequent first — counted by the store over
+/// all of them, not sampled from a few traces.
 /// </summary>
 public static class AttributeValues
 {
-    public const int Traces = 20;
+    public static readonly TimeSpan Window = TimeSpan.FromDays(1);
     public const int MaxValues = 30;
     public const int MaxValueLength = 200;
+
+    /// <summary>Asked of the store: more than shown, since values a search line cannot hold are dropped here.</summary>
+    private const int Fetched = 200;
 
     public static async Task<IReadOnlyList<AttributeValueCount>> RecentAsync(ISpanReader reader, string? service, string key, long nowUnixNano,
         CancellationToken cancellationToken = default)
     {
-        var ids = await reader.FindTraceIdsAsync(new TraceQuery
-        {
-            ServiceName = string.IsNullOrEmpty(service) ? null : service,
-            StartTimeMinUnixNano = nowUnixNano - (24 * 3_600_000_000_000L),
-            Limit = Traces,
-        }, cancellationToken);
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var id in ids)
-        {
-            var trace = await reader.GetTraceAsync(id, cancellationToken);
-            foreach (var span in trace?.Spans ?? [])
-            {
-                if (!string.IsNullOrEmpty(service) && span.ServiceName != service)
-                {
-                    continue;
-                }
+        // No upper bound: spans from clocks a little ahead of this one are recent too.
+        var values = await reader.GetAttributeValuesAsync(key, string.IsNullOrEmpty(service) ? null : service,
+            nowUnixNano - Window.Ticks * 100, long.MaxValue, Fetched, cancellationToken);
 
-                foreach (var kv in span.Span.Attributes.Concat(span.Resource.Attributes))
-                {
-                    if (kv.Key != key)
-                    {
-                        continue;
-                    }
-
-                    // A search line is key=value to the end of the line, trimmed: values spanning lines or with outer spaces cannot be searched for.
-                    var text = AttributeFormatting.Text(kv.Value);
-                    if (text.Length is > 0 and <= MaxValueLength && text == text.Trim() && !text.Contains('\n') && !text.Contains('\r'))
-                    {
-                        counts[text] = counts.GetValueOrDefault(text) + 1;
-                    }
-                }
-            }
-        }
-
-        return [.. counts.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).Take(MaxValues).Select(c => new AttributeValueCount(c.Key, c.Value))];
+        // A search line is key=value to the end of the line, trimmed: values spanning lines or with outer spaces cannot be searched for.
+        return [.. values
+            .Where(v => v.Value.Length is > 0 and <= MaxValueLength && v.Value == v.Value.Trim() && !v.Value.Contains('\n') && !v.Value.Contains('\r'))
+            .Take(MaxValues)
+            .Select(v => new AttributeValueCount(v.Value, (int)Math.Min(v.SpanCount, int.MaxValue)))];
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Almanac.Core.Model;
 
 namespace Almanac.Web.Model;
 
@@ -35,7 +36,7 @@ public static class TraceModel
     }
 
     /// <param name="details">Also write each span's details as an 11th element (for opened files, which have no
-    /// stored span to fetch the details fragment for): kind, status, parent, attributes, events, resource, scope.</param>
+    /// stored span to fetch the details fragment for): kind, status, parent, attributes, events, links, resource, scope.</param>
     /// <param name="notes">What the page should say about the data (spans or traces of a file not shown, and why).</param>
     public static void Write(Utf8JsonWriter w, TraceView view, bool details = false, IReadOnlyList<string>? notes = null)
     {
@@ -67,7 +68,7 @@ public static class TraceModel
         w.WriteStartArray("colors");
         foreach (var s in view.Services)
         {
-            w.WriteStringValue(ServiceColors.For(s));
+            w.WriteStringValue(view.ColorOf(s));
         }
 
         w.WriteEndArray();
@@ -124,6 +125,18 @@ public static class TraceModel
             w.WriteStringValue(e.Name);
             w.WriteNumberValue((long)e.TimeUnixNano - n.Start);
             WriteRows(w, null, e.Attributes);
+            w.WriteEndArray();
+        }
+
+        w.WriteEndArray();
+        // Links to other traces: [trace id hex ("" when invalid), span id hex, attributes].
+        w.WriteStartArray("links");
+        foreach (var link in span.Links)
+        {
+            w.WriteStartArray();
+            w.WriteStringValue(TraceId.TryRead(link.TraceId.Span, out var linked) && !linked.IsEmpty ? linked.ToHex() : string.Empty);
+            w.WriteStringValue(AttributeFormatting.Hex(link.SpanId));
+            WriteRows(w, null, link.Attributes);
             w.WriteEndArray();
         }
 

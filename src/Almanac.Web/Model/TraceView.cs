@@ -74,6 +74,11 @@ public sealed class TraceView
 
     public IReadOnlyList<string> Services { get; private set; } = [];
 
+    /// <summary>Each service's colour in this trace: distinct within it (<see cref="ServiceColors.ForTrace"/>).</summary>
+    public IReadOnlyDictionary<string, string> Colors { get; private set; } = new Dictionary<string, string>();
+
+    public string ColorOf(string service) => Colors.TryGetValue(service, out var c) ? c : ServiceColors.For(service);
+
     public int ErrorCount { get; private set; }
 
     /// <summary>The span the trace is named after: the earliest root without a missing parent, else the earliest span.</summary>
@@ -177,6 +182,7 @@ public sealed class TraceView
         }
 
         view.Services = [.. rows.Select(r => r.Span.ServiceName).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+        view.Colors = ServiceColors.ForTrace(view.Services);
         view.ErrorCount = rows.Count(r => r.Span.IsError);
 
         if (view.RootSpan is { } root)

@@ -89,13 +89,15 @@ public sealed class BrowserFixture : IAsyncLifetime
         Http.Dispose();
     }
 
-    public async Task<IPage> NewPageAsync()
+    /// <summary>A page in a fresh browser context; <paramref name="timezoneId"/> sets the browser's time zone (IANA name).</summary>
+    public async Task<IPage> NewPageAsync(string? timezoneId = null)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = Almanac.UiEndpoint.ToString(),
             ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
             ColorScheme = ColorScheme.Light,
+            TimezoneId = timezoneId,
         });
         // Generous bounds, not timings: CI runs every test assembly at once on two cores, and a page waiting on a
         // starved server must not fail a test whose assertions would hold a moment later.

@@ -67,6 +67,18 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
         await ScreenshotAsync(page, "search");
 
+        // The filters are an interactive server component: Blazor's script is served by Almanac itself and its
+        // circuit connects (the component re-renders itself as interactive).
+        using (var script = await fixture.Http.GetAsync(new Uri(fixture.Almanac.UiEndpoint, "/_framework/blazor.web.js")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, script.StatusCode);
+            Assert.StartsWith("text/javascript", script.Content.Headers.ContentType?.ToString());
+        }
+
+        await Assertions.Expect(page.Locator("#search-filters")).ToHaveAttributeAsync("data-interactive", "true");
+        Assert.True(await page.EvaluateAsync<bool>("() => typeof window.Blazor === 'object'"));
+        await Assertions.Expect(page.Locator("#f-service option[value='shop-frontend']")).ToHaveTextAsync("shop-frontend  (9 traces)");
+
         // Known attribute keys add a filter line.
         await page.ClickAsync("#attribute-keys summary");
         await page.ClickAsync("#attribute-keys button.key[data-key='http.route']");
@@ -83,15 +95,32 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await Assertions.Expect(page.Locator("#f-operation option")).ToContainTextAsync(["All operations", "INSERT payments", "SELECT products"]);
         await page.SelectOptionAsync("#f-service", "shop-frontend");
 
-        // Sorting by duration keeps the query in the URL.
+        // A point of the scatter plot opens its trace; Back returns to the same search.
+        var point = page.Locator($"#scatter a[href='/trace/{traceId.ToHex()}']");
+        var viaScatter = page.WaitForURLAsync($"**/trace/{traceId.ToHex()}");
+        await point.ClickAsync();
+        await viaScatter;
+        await Assertions.Expect(page.Locator("#trace-title")).ToContainTextAsync("shop-frontend: GET /checkout");
+        var backToSearch = page.WaitForURLAsync("**/search?service=shop-frontend**");
+        await page.GoBackAsync();
+        await backToSearch;
+        await Assertions.Expect(page.Locator("#results .result")).ToHaveCountAsync(9);
+        await Assertions.Expect(page.Locator("#search-filters")).ToHaveAttributeAsync("data-interactive", "true");
+
+        // Sorting by duration keeps the query in the URL. Wait for the sorted page itself (its sort link marked
+        // current and its script done), not just the URL, before clicking on it.
+        var sorted = page.WaitForURLAsync("**sort=longest**");
         await page.ClickAsync("#sort a[data-sort='longest']");
-        await page.WaitForURLAsync("**sort=longest**");
+        await sorted;
+        await Assertions.Expect(page.Locator("#sort a[data-sort='longest']")).ToHaveAttributeAsync("aria-current", "true");
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
         Assert.Contains("service=shop-frontend", page.Url);
         await Assertions.Expect(page.Locator("#results .result .name").First).ToContainTextAsync("GET /checkout"); // 120ms, the longest
 
-        // Open the checkout trace.
+        // Open the checkout trace: the click and the navigation it starts are awaited together.
+        var opened = page.WaitForURLAsync($"**/trace/{traceId.ToHex()}");
         await page.Locator($"#results .result[data-trace-id='{traceId.ToHex()}']").ClickAsync();
-        await page.WaitForURLAsync($"**/trace/{traceId.ToHex()}");
+        await opened;
         await Assertions.Expect(page.Locator("#timeline-body .tl-row")).ToHaveCountAsync(4);
         await Assertions.Expect(page.Locator("#trace-title")).ToContainTextAsync("shop-frontend: GET /checkout");
         await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
@@ -177,6 +206,16 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
 
             await page.GotoAsync("/search?service=" + Uri.EscapeDataString(payload));
             await Assertions.Expect(page.Locator("#results .result .name").First).ToContainTextAsync(payload);
+            await AssertNothingInjectedAsync(page);
+
+            // The live form renders hostile service names, keys and suggested values as text too.
+            await Assertions.Expect(page.Locator("#search-filters")).ToHaveAttributeAsync("data-interactive", "true");
+            await Assertions.Expect(page.Locator("#f-service option:checked")).ToContainTextAsync(payload + "  (");
+            await page.ClickAsync("#attribute-keys summary");
+            await page.Locator("#attribute-keys button.key").Filter(new() { HasTextString = payload }).First.ClickAsync();
+            await Assertions.Expect(page.Locator("#attribute-values button.value").First).ToHaveTextAsync(payload);
+            await page.Locator("#attribute-values button.value").First.ClickAsync();
+            await Assertions.Expect(page.Locator("#f-tags")).ToHaveValueAsync(payload + "=" + payload);
             await AssertNothingInjectedAsync(page);
 
             await page.GotoAsync($"/trace/{traceId.ToHex()}");
@@ -353,6 +392,169 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task Timeline_keyboard_navigation_find_shortcuts_and_zoom_in_the_url()
+    {
+        var traceId = BrowserFixture.RandomTraceId();
+        var t0 = BrowserFixture.NowNanos() - (5_000 * Ms);
+        var rootId = TestData.NewSpanId();
+        var callId = TestData.NewSpanId();
+        Span S(SpanId id, SpanId? parent, string name, long startMs, long endMs) =>
+            TestData.CreateSpan(traceId, id, parent, name, Span.Types.SpanKind.Server, t0 + (startMs * Ms), (endMs - startMs) * Ms);
+        await fixture.PostAsync(traceId,
+        [
+            ("kb-api", S(rootId, null, "GET /kb", 0, 1_000)),
+            ("kb-api", S(callId, rootId, "call backend", 100, 600)),
+            ("kb-backend", S(TestData.NewSpanId(), callId, "grandchild work", 200, 500)),
+            ("kb-api", S(TestData.NewSpanId(), rootId, "render", 700, 900)),
+        ], 4);
+        var page = await fixture.NewPageAsync();
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+        await page.GotoAsync($"/trace/{traceId.ToHex()}");
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
+        await Assertions.Expect(page.Locator("#timeline-body .tl-row")).ToHaveCountAsync(4);
+
+        // Focus lands on the first row; arrows move between rows.
+        await page.FocusAsync("#timeline-body");
+        await Assertions.Expect(page.Locator("#row-0")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("\\bcursor\\b"));
+        await page.Keyboard.PressAsync("ArrowDown");
+        await Assertions.Expect(page.Locator("#timeline-body .tl-row.cursor .op")).ToHaveTextAsync("call backend");
+
+        // Left collapses the row's children, right shows them again, right once more goes to the first child, left
+        // from a leaf goes to its parent.
+        await page.Keyboard.PressAsync("ArrowLeft");
+        await Assertions.Expect(page.Locator("#timeline-body .tl-row")).ToHaveCountAsync(3);
+        await page.Keyboard.PressAsync("ArrowRight");
+        await Assertions.Expect(page.Locator("#timeline-body .tl-row")).ToHaveCountAsync(4);
+        await page.Keyboard.PressAsync("ArrowRight");
+        await Assertions.Expect(page.Locator("#timeline-body .tl-row.cursor .op")).ToHaveTextAsync("grandchild work");
+        await page.Keyboard.PressAsync("ArrowLeft");
+        await Assertions.Expect(page.Locator("#timeline-body .tl-row.cursor .op")).ToHaveTextAsync("call backend");
+        await page.Keyboard.PressAsync("End");
+        await Assertions.Expect(page.Locator("#timeline-body .tl-row.cursor .op")).ToHaveTextAsync("render");
+        await page.Keyboard.PressAsync("ArrowUp");
+        await page.Keyboard.PressAsync("ArrowUp");
+
+        // Enter opens the details of the row the cursor is on.
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(page.Locator("#span-details #detail-name")).ToHaveTextAsync("call backend");
+        Assert.Contains("?span=", page.Url);
+
+        // "/" focuses find; Esc clears it, then a second Esc closes the details.
+        await page.Keyboard.PressAsync("/");
+        Assert.True(await page.EvaluateAsync<bool>("() => document.activeElement === document.getElementById('find')"));
+        await page.Keyboard.TypeAsync("grandchild");
+        await Assertions.Expect(page.Locator("#find-count")).ToHaveTextAsync("1 match");
+        await page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(page.Locator("#find")).ToHaveValueAsync("");
+        await Assertions.Expect(page.Locator("#find-count")).ToHaveTextAsync("");
+        Assert.Equal(0, await page.Locator("#timeline-body .tl-row.match").CountAsync());
+        await page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(page.Locator("#details")).ToBeHiddenAsync();
+        Assert.DoesNotContain("span=", page.Url);
+
+        // A minimap zoom goes into the URL: the link opens zoomed, and Back undoes the zoom.
+        var box = (await page.Locator("#minimap-canvas").BoundingBoxAsync())!;
+        await page.Mouse.MoveAsync(box.X + (box.Width * 0.1f), box.Y + (box.Height / 2));
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(box.X + (box.Width * 0.3f), box.Y + (box.Height / 2), new MouseMoveOptions { Steps = 4 });
+        await page.Mouse.MoveAsync(box.X + (box.Width * 0.5f), box.Y + (box.Height / 2), new MouseMoveOptions { Steps = 4 });
+        await page.Mouse.UpAsync();
+        await Assertions.Expect(page.Locator("#zoom-reset")).ToBeVisibleAsync();
+        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("[?&]from=\\d+&to=\\d+"));
+        var zoomedUrl = page.Url;
+        var zoomedAxis = await page.Locator("#ticks span").Last.TextContentAsync();
+        Assert.NotEqual("1s", zoomedAxis);
+
+        var shared = await fixture.NewPageAsync();
+        await shared.GotoAsync(zoomedUrl);
+        await shared.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
+        await Assertions.Expect(shared.Locator("#zoom-reset")).ToBeVisibleAsync();
+        await Assertions.Expect(shared.Locator("#ticks span").Last).ToHaveTextAsync(zoomedAxis!);
+        await Assertions.Expect(shared.Locator("#minimap-window")).ToBeVisibleAsync();
+
+        await page.GoBackAsync();
+        await Assertions.Expect(page.Locator("#zoom-reset")).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator("#ticks span").Last).ToHaveTextAsync("1s");
+        Assert.DoesNotContain("from=", page.Url);
+        await page.GoForwardAsync();
+        await Assertions.Expect(page.Locator("#zoom-reset")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#ticks span").Last).ToHaveTextAsync(zoomedAxis!);
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task Times_switch_between_UTC_and_local_and_the_choice_is_remembered()
+    {
+        var traceId = BrowserFixture.RandomTraceId();
+        // 2026-01-15 10:20:30.250 UTC: 15:50:30.250 in Kolkata (UTC+05:30, no daylight saving).
+        var t0 = new DateTimeOffset(2026, 1, 15, 10, 20, 30, 250, TimeSpan.Zero).ToUnixTimeMilliseconds() * Ms;
+        var rootId = TestData.NewSpanId();
+        await fixture.PostAsync(traceId,
+        [
+            ("tz-api", TestData.CreateSpan(traceId, rootId, null, "GET /tz", Span.Types.SpanKind.Server, t0, 100 * Ms)),
+            ("tz-db", TestData.CreateSpan(traceId, TestData.NewSpanId(), rootId, "SELECT tz", Span.Types.SpanKind.Client, t0 + (10 * Ms), 50 * Ms)),
+        ], 2);
+        var second = BrowserFixture.RandomTraceId(); // a second result, so the scatter plot has a time axis
+        await fixture.PostAsync(second, [("tz-api", TestData.CreateSpan(second, TestData.NewSpanId(), null, "GET /tz", Span.Types.SpanKind.Server, t0 + (300_000 * Ms), 80 * Ms))], 1);
+        var page = await fixture.NewPageAsync(timezoneId: "Asia/Kolkata");
+        await page.GotoAsync($"/trace/{traceId.ToHex()}");
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
+        await Assertions.Expect(page.Locator("#trace-start")).ToHaveTextAsync("2026-01-15 10:20:30.250 UTC");
+        await Assertions.Expect(page.Locator("#tz-toggle")).ToHaveTextAsync("UTC");
+
+        await page.ClickAsync("#tz-toggle");
+        await Assertions.Expect(page.Locator("#trace-start")).ToHaveTextAsync("2026-01-15 15:50:30.250 UTC+05:30");
+        await Assertions.Expect(page.Locator("#tz-toggle")).ToHaveTextAsync("Local");
+
+        // Span details fetched later follow the choice too.
+        await page.Locator("#row-1 .op").ClickAsync();
+        await Assertions.Expect(page.Locator("#span-details")).ToContainTextAsync("2026-01-15 15:50:30.260 UTC+05:30");
+
+        // Remembered: the search page (result times, scatter axis) opens in local time.
+        await page.GotoAsync("/search?service=tz-api&lookback=custom&start=2026-01-15T10:00:00&end=2026-01-15T11:00:00");
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
+        await Assertions.Expect(page.Locator($"#results .result[data-trace-id='{traceId.ToHex()}'] time")).ToHaveTextAsync("2026-01-15 15:50:30.250 UTC+05:30");
+        await Assertions.Expect(page.Locator("#scatter .tz-name")).ToHaveTextAsync("local time");
+        await page.ClickAsync("#tz-toggle");
+        await Assertions.Expect(page.Locator($"#results .result[data-trace-id='{traceId.ToHex()}'] time")).ToHaveTextAsync("2026-01-15 10:20:30.250 UTC");
+        await Assertions.Expect(page.Locator("#scatter .tz-name")).ToHaveTextAsync("UTC");
+    }
+
+    [Fact]
+    public async Task Services_whose_preferred_colours_collide_get_distinct_colours_in_one_trace()
+    {
+        // Two service names with the same preferred colour, and a third: three colours on every page of the trace.
+        var names = Enumerable.Range(0, 400).Select(i => "hue-" + i).ToList();
+        var (a, b) = names.SelectMany(x => names.Where(y => string.CompareOrdinal(x, y) < 0 && Almanac.Web.Model.ServiceColors.For(x) == Almanac.Web.Model.ServiceColors.For(y)).Select(y => (x, y))).First();
+        var traceId = BrowserFixture.RandomTraceId();
+        var t0 = BrowserFixture.NowNanos() - (5_000 * Ms);
+        var rootId = TestData.NewSpanId();
+        await fixture.PostAsync(traceId,
+        [
+            (a, TestData.CreateSpan(traceId, rootId, null, "root", Span.Types.SpanKind.Server, t0, 100 * Ms)),
+            (b, TestData.CreateSpan(traceId, TestData.NewSpanId(), rootId, "child", Span.Types.SpanKind.Client, t0 + (10 * Ms), 50 * Ms)),
+            ("hue-other", TestData.CreateSpan(traceId, TestData.NewSpanId(), rootId, "other", Span.Types.SpanKind.Client, t0 + (20 * Ms), 50 * Ms)),
+        ], 3);
+        var page = await fixture.NewPageAsync();
+        await page.GotoAsync($"/trace/{traceId.ToHex()}");
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
+        await Assertions.Expect(page.Locator("#timeline-body .tl-row")).ToHaveCountAsync(3);
+        var rowColors = await page.EvaluateAsync<string[]>("() => Array.from(document.querySelectorAll('#timeline-body .tl-row .dot')).map(d => getComputedStyle(d).backgroundColor)");
+        Assert.Equal(3, rowColors.Distinct().Count());
+
+        // The header chips, the search result's chips and the span details use the same assignment as the rows.
+        var chipColors = await page.EvaluateAsync<string[]>("() => Array.from(document.querySelectorAll('.trace-head .chip .dot')).map(d => getComputedStyle(d).backgroundColor)");
+        Assert.Equal(rowColors.Order(), chipColors.Order());
+        await page.Locator("#row-1 .op").ClickAsync();
+        await Assertions.Expect(page.Locator("#span-details #detail-name")).ToHaveTextAsync("child");
+        Assert.Equal(rowColors[1], await page.EvaluateAsync<string>("() => getComputedStyle(document.querySelector('#span-details h2 .dot')).backgroundColor"));
+        await page.GotoAsync($"/search?service={a}&lookback=1h");
+        var resultColors = await page.EvaluateAsync<string[]>($"() => Array.from(document.querySelectorAll(\"#results .result[data-trace-id='{traceId.ToHex()}'] .chip.service .dot\")).map(d => getComputedStyle(d).backgroundColor)");
+        Assert.Equal(rowColors.Order(), resultColors.Order());
+    }
+
+    [Fact]
     public async Task Open_file_shows_OTLP_and_Jaeger_JSON_without_storing_and_explains_bad_files()
     {
         // A stored trace, downloaded in both formats the query API speaks.
@@ -386,7 +588,8 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
                 {"traceId":"{{{fileTrace.ToHex()}}}","spanId":"00000000000000a1","name":"file root","kind":2,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000300000000",
                  "attributes":[{"key":"from","value":{"stringValue":"<img src=x onerror=alert(1)>"}}]},
                 {"traceId":"{{{fileTrace.ToHex()}}}","spanId":"00000000000000a2","parentSpanId":"00000000000000a1","name":"file child","startTimeUnixNano":"1700000000100000000","endTimeUnixNano":"1700000000200000000",
-                 "status":{"code":2,"message":"boom"},"events":[{"name":"retry","timeUnixNano":"1700000000150000000"}]}]}]}]}
+                 "status":{"code":2,"message":"boom"},"events":[{"name":"retry","timeUnixNano":"1700000000150000000"}],
+                 "links":[{"traceId":"{{{traceId.ToHex()}}}","spanId":"00000000000000b1","attributes":[{"key":"link.kind","value":{"stringValue":"follows"}}]}]}]}]}]}
             """);
         var notTrace = Path.Combine(dir.FullName, "not-a-trace.json");
         await File.WriteAllTextAsync(notTrace, """{"hello": "world"}""");
@@ -419,6 +622,8 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await Assertions.Expect(page.Locator("#detail-name")).ToHaveTextAsync("file child");
         await Assertions.Expect(page.Locator("#detail-status")).ToHaveTextAsync("error: boom");
         await Assertions.Expect(page.Locator("#detail-events")).ToContainTextAsync("retry");
+        await Assertions.Expect(page.Locator("#detail-links a")).ToHaveAttributeAsync("href", "/trace/" + traceId.ToHex());
+        await Assertions.Expect(page.Locator("#detail-links")).ToContainTextAsync("link.kind");
         await Assertions.Expect(page.Locator("#detail-scope")).ToHaveTextAsync("Instrumentation scope" + "lib 1");
         await page.FillAsync("#find", "onerror");
         await Assertions.Expect(page.Locator("#find-count")).ToHaveTextAsync("1 match");

@@ -20,6 +20,8 @@ public abstract class ComponentTestBase : BunitContext
     {
         Services.AddSingleton<ISpanReader>(Reader);
         Services.AddSingleton<TimeProvider>(new FixedTime(Now));
+        // Pages render the way the server prerenders them; tests of interactive behaviour switch to "Server".
+        Renderer.SetRendererInfo(new RendererInfo("Static", isInteractive: false));
     }
 
     protected InMemorySpanReader Reader { get; } = new();

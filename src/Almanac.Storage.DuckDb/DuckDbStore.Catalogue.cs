@@ -1,0 +1,86 @@
+using Almanac.Core.Storage;
+using DuckDB.NET.Data;
+
+namespace Almanac.Storage.DuckDb;
+
+/// <summary>
+/// The search form's catalogue questions (trace counts per service, an attribute key's values), answered exactly from
+/// the span columns in one aggregate query each: zone maps on start_ns skip row groups outside the window and only the
+/// few columns involved are read, where the UI used to run one capped search per service or fetch whole traces.
+/// </summary>
+public sealed partial class DuckDbStore
+{
+    public Task<IReadOnlyList<ServiceTraces>> GetServiceTraceCountsAsync(long startUnixNano, long endUnixNano, CancellationToken cancellationToken = default) =>
+        Read<IReadOnlyList<ServiceTraces>>(connection =>
+        {
+            // The same window test as FindTraceIdsAsync (a span of the service starts in it), so a count is what that
+            // service's search finds.
+            using var command = Command(connection, """
+                SELECT service, count(DISTINCT trace_id) FROM spans
+                WHERE start_ns >= $1 AND start_ns <= $2
+                GROUP BY service
+                """, startUnixNano, endUnixNano);
+            using var reader = command.ExecuteReader();
+            var counts = new List<ServiceTraces>();
+            while (reader.Read())
+            {
+                counts.Add(new ServiceTraces(reader.GetString(0), reader.GetInt64(1)));
+            }
+
+            return counts.OrderBy(c => c.Service, StringComparer.Ordinal).ToList();
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<AttributeValueStat>> GetAttributeValuesAsync(string key, string? serviceName, long startUnixNano, long endUnixNano, int limit,
+        CancellationToken cancellationToken = default) => Read<IReadOnlyList<AttributeValueStat>>(connection =>
+        {
+            ArgumentNullException.ThrowIfNull(key);
+            if (limit <= 0)
+            {
+                return [];
+            }
+
+            var service = string.IsNullOrEmpty(serviceName) ? null : serviceName;
+            // DuckDB numbers parameters by use: only reference $5 when $4 (the service) is there.
+            var serviceFilter = service is null ? string.Empty : " AND service = $5";
+
+            // Span (and event) attributes sit in the span row's parallel lists; zipping them with two unnests keeps
+            // key and value together. Resource attributes are counted once per span of the resource: resources are
+            // few, so spans are grouped by resource id first and only matching resources are unnested.
+            var sql = $"""
+                WITH window_spans AS (
+                    SELECT attr_keys, attr_values, resource_id FROM spans
+                    WHERE start_ns >= $2 AND start_ns <= $3{serviceFilter}
+                ),
+                span_values AS (
+                    SELECT v AS value, count(*) AS n FROM (
+                        SELECT unnest(attr_keys) AS k, unnest(attr_values) AS v FROM window_spans WHERE list_contains(attr_keys, $1)
+                    ) WHERE k = $1 GROUP BY v
+                ),
+                per_resource AS (
+                    SELECT resource_id, count(*) AS n FROM window_spans GROUP BY resource_id
+                ),
+                resource_values AS (
+                    SELECT v AS value, sum(n) AS n FROM (
+                        SELECT unnest(r.attr_keys) AS k, unnest(r.attr_values) AS v, p.n AS n
+                        FROM per_resource p JOIN resources r ON r.id = p.resource_id
+                        WHERE list_contains(r.attr_keys, $1)
+                    ) WHERE k = $1 GROUP BY v
+                )
+                SELECT value, CAST(sum(n) AS BIGINT) AS n FROM (SELECT * FROM span_values UNION ALL SELECT * FROM resource_values)
+                GROUP BY value ORDER BY n DESC, value LIMIT $4
+                """;
+            object[] parameters = service is null
+                ? [key, startUnixNano, endUnixNano, limit]
+                : [key, startUnixNano, endUnixNano, limit, service];
+            using var command = Command(connection, sql, parameters);
+            using var reader = command.ExecuteReader();
+            var values = new List<AttributeValueStat>();
+            while (reader.Read())
+            {
+                values.Add(new AttributeValueStat(reader.GetString(0), reader.GetInt64(1)));
+            }
+
+            // DuckDB's ORDER BY on VARCHAR is by code point, C# ordinal is by UTF-16 unit: settle ties the contract's way.
+            return values.OrderByDescending(v => v.SpanCount).ThenBy(v => v.Value, StringComparer.Ordinal).ToList();
+        }, cancellationToken);
+}
