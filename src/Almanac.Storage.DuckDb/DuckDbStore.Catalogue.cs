@@ -43,18 +43,24 @@ public sealed partial class DuckDbStore
             // DuckDB numbers parameters by use: only reference $5 when $4 (the service) is there.
             var serviceFilter = service is null ? string.Empty : " AND service = $5";
 
-            // Span (and event) attributes sit in the span row's parallel lists; zipping them with two unnests keeps
-            // key and value together. Resource attributes are counted once per span of the resource: resources are
-            // few, so spans are grouped by resource id first and only matching resources are unnested.
+            // Span and event attributes are pairs in the span row's search text (SearchText: RS key-id US value RS),
+            // so the key's values are what follows its id; each span counts once per distinct value. The key id is an
+            // integer the store assigned, so it goes into the SQL as a literal. Resource attributes are counted once
+            // per span of the resource: resources are few, so spans are grouped by resource id first and only
+            // matching resources are unnested.
+            var keyId = KeyIdForSearch(connection, key);
+            var id = keyId?.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var spanMatch = id is null ? "false" : $"contains(attrs, chr(30) || '{id}' || chr(31))";
+            var pattern = id is null ? "''" : $"'\\x1E{id}\\x1F([^\\x1E]*)'";
             var sql = $"""
                 WITH window_spans AS (
-                    SELECT attr_keys, attr_values, resource_id FROM spans
+                    SELECT attrs, resource_id FROM spans
                     WHERE start_ns >= $2 AND start_ns <= $3{serviceFilter}
                 ),
                 span_values AS (
                     SELECT v AS value, count(*) AS n FROM (
-                        SELECT unnest(attr_keys) AS k, unnest(attr_values) AS v FROM window_spans WHERE list_contains(attr_keys, $1)
-                    ) WHERE k = $1 GROUP BY v
+                        SELECT unnest(list_distinct(regexp_extract_all(attrs, {pattern}, 1))) AS v FROM window_spans WHERE {spanMatch}
+                    ) GROUP BY v
                 ),
                 per_resource AS (
                     SELECT resource_id, count(*) AS n FROM window_spans GROUP BY resource_id

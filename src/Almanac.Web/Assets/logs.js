@@ -18,7 +18,7 @@ let polling = false;
 function newestTimestamp() {
   let newest = null;
   for (const row of list.querySelectorAll('.log-row')) {
-    const ts = BigInt(row.dataset.ts);
+    const ts = BigInt(row.dataset.tsNs);
     if (newest === null || ts > newest) newest = ts;
   }
   return newest;

@@ -20,11 +20,19 @@ public abstract class ComponentTestBase : BunitContext
     {
         Services.AddSingleton<ISpanReader>(Reader);
         Services.AddSingleton<TimeProvider>(new FixedTime(Now));
+        // Setting the renderer info builds the service provider, after which nothing can be added: derived classes
+        // add theirs here (their field initializers have already run).
+        AddServices(Services);
         // Pages render the way the server prerenders them; tests of interactive behaviour switch to "Server".
         Renderer.SetRendererInfo(new RendererInfo("Static", isInteractive: false));
     }
 
     protected InMemorySpanReader Reader { get; } = new();
+
+    /// <summary>Services a test class needs beyond the span reader and the clock.</summary>
+    protected virtual void AddServices(IServiceCollection services)
+    {
+    }
 
     protected void NavigateTo(string url) => Services.GetRequiredService<NavigationManager>().NavigateTo(url);
 

@@ -16,7 +16,7 @@ public class LogComponentsTests : ComponentTestBase
 {
     private readonly List<LogRecordData> _logs = [];
 
-    public LogComponentsTests() => Services.AddSingleton<ILogReader>(new ListLogReader(_logs));
+    protected override void AddServices(IServiceCollection services) => services.AddSingleton<ILogReader>(new ListLogReader(_logs));
 
     public static TheoryData<string> PayloadData() => [.. HostileDataTests.Payloads];
 
