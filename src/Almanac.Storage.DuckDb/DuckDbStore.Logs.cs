@@ -199,19 +199,8 @@ public sealed partial class DuckDbStore
             return entries.Select(e => e.Log).ToList();
         }, cancellationToken);
 
-    public Task<IReadOnlyList<string>> GetLogServicesAsync(CancellationToken cancellationToken = default) => Read<IReadOnlyList<string>>(connection =>
-    {
-        using var command = Command(connection, "SELECT DISTINCT service FROM logs");
-        using var reader = command.ExecuteReader();
-        var names = new List<string>();
-        while (reader.Read())
-        {
-            names.Add(reader.GetString(0));
-        }
-
-        names.Sort(StringComparer.Ordinal);
-        return names;
-    }, cancellationToken);
+    public Task<IReadOnlyList<string>> GetLogServicesAsync(CancellationToken cancellationToken = default) =>
+        ReadNamesAsync("SELECT DISTINCT service FROM logs", cancellationToken);
 
     private List<LogEntry> ReadLogs(DuckDBConnection connection, string sql, List<object> parameters)
     {

@@ -762,9 +762,13 @@ public sealed partial class DuckDbStore : ITelemetryStore
         return traceIds.Where(found.ContainsKey).Select(id => found[id]).ToList();
     }, cancellationToken);
 
-    public Task<IReadOnlyList<string>> GetServicesAsync(CancellationToken cancellationToken = default) => Read<IReadOnlyList<string>>(connection =>
+    public Task<IReadOnlyList<string>> GetServicesAsync(CancellationToken cancellationToken = default) =>
+        ReadNamesAsync("SELECT name FROM services", cancellationToken);
+
+    /// <summary>One string column, sorted ordinally in .NET (DuckDB's VARCHAR order is by code point, not UTF-16 unit).</summary>
+    private Task<IReadOnlyList<string>> ReadNamesAsync(string sql, CancellationToken cancellationToken) => Read<IReadOnlyList<string>>(connection =>
     {
-        using var command = Command(connection, "SELECT name FROM services");
+        using var command = Command(connection, sql);
         using var reader = command.ExecuteReader();
         var names = new List<string>();
         while (reader.Read())
