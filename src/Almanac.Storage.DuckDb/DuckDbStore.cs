@@ -67,6 +67,9 @@ public sealed partial class DuckDbStore : ITelemetryStore
     private DuckDBConnection? _writer;
     private bool _disposed;
 
+    /// <summary>DuckDB's buffer pool cap (database-wide).</summary>
+    public const string MemoryLimit = "512MB";
+
     public DuckDbStore(string databaseFilePath, ILogger<DuckDbStore>? logger = null)
         : this(databaseFilePath, logger, DefaultBackgroundCheckpointWalBytes)
     {
@@ -89,6 +92,10 @@ public sealed partial class DuckDbStore : ITelemetryStore
         _writer = new DuckDBConnection(_connectionString);
         _writer.Open();
         Execute(_writer, "SET checkpoint_threshold = '1GB'");
+        // DuckDB's buffer pool defaults to 80% of the machine's memory and keeps what it read: at 10M spans that made
+        // Almanac hold gigabytes. A fixed cap keeps one binary on a laptop or a small VM predictable; operators that
+        // need more memory spill to the database's .tmp directory instead of failing.
+        Execute(_writer, $"SET memory_limit = '{MemoryLimit}'");
         CheckSchemaVersion(_writer);
         Execute(_writer, Schema.Create);
         Execute(_writer, "INSERT INTO schema_version SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM schema_version)", Schema.Version);
