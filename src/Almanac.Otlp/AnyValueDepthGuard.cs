@@ -4,7 +4,6 @@ using OpenTelemetry.Proto.Collector.Logs.V1;
 using OpenTelemetry.Proto.Collector.Metrics.V1;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using OpenTelemetry.Proto.Common.V1;
-using OpenTelemetry.Proto.Metrics.V1;
 
 namespace Almanac.Otlp;
 
@@ -127,67 +126,26 @@ internal static class AnyValueDepthGuard
                         throw new OtlpFormatException($"{owner}.metadata[{bad}].value: nested deeper than {OtlpJson.MaxAnyValueDepth} levels");
                     }
 
-                    foreach (var (attributes, exemplars, index) in PointsOf(metric))
+                    var index = 0;
+                    foreach (var point in MetricDataPoints.Enumerate(metric))
                     {
-                        if ((bad = FirstTooDeep(attributes)) >= 0)
+                        if ((bad = FirstTooDeep(point.Attributes)) >= 0)
                         {
                             throw TooDeepError($"{owner}.dataPoints[{index}]", bad);
                         }
 
-                        for (var e = 0; e < exemplars.Count; e++)
+                        for (var e = 0; e < point.Exemplars.Count; e++)
                         {
-                            if ((bad = FirstTooDeep(exemplars[e].FilteredAttributes)) >= 0)
+                            if ((bad = FirstTooDeep(point.Exemplars[e].FilteredAttributes)) >= 0)
                             {
                                 throw new OtlpFormatException($"{owner}.dataPoints[{index}].exemplars[{e}].filteredAttributes[{bad}].value: nested deeper than {OtlpJson.MaxAnyValueDepth} levels");
                             }
                         }
+
+                        index++;
                     }
                 }
             }
-        }
-    }
-
-    private static readonly RepeatedField<Exemplar> NoExemplars = [];
-
-    private static IEnumerable<(RepeatedField<KeyValue> Attributes, RepeatedField<Exemplar> Exemplars, int Index)> PointsOf(Metric metric)
-    {
-        switch (metric.DataCase)
-        {
-            case Metric.DataOneofCase.Gauge:
-                for (var i = 0; i < metric.Gauge.DataPoints.Count; i++)
-                {
-                    yield return (metric.Gauge.DataPoints[i].Attributes, metric.Gauge.DataPoints[i].Exemplars, i);
-                }
-
-                break;
-            case Metric.DataOneofCase.Sum:
-                for (var i = 0; i < metric.Sum.DataPoints.Count; i++)
-                {
-                    yield return (metric.Sum.DataPoints[i].Attributes, metric.Sum.DataPoints[i].Exemplars, i);
-                }
-
-                break;
-            case Metric.DataOneofCase.Histogram:
-                for (var i = 0; i < metric.Histogram.DataPoints.Count; i++)
-                {
-                    yield return (metric.Histogram.DataPoints[i].Attributes, metric.Histogram.DataPoints[i].Exemplars, i);
-                }
-
-                break;
-            case Metric.DataOneofCase.ExponentialHistogram:
-                for (var i = 0; i < metric.ExponentialHistogram.DataPoints.Count; i++)
-                {
-                    yield return (metric.ExponentialHistogram.DataPoints[i].Attributes, metric.ExponentialHistogram.DataPoints[i].Exemplars, i);
-                }
-
-                break;
-            case Metric.DataOneofCase.Summary:
-                for (var i = 0; i < metric.Summary.DataPoints.Count; i++)
-                {
-                    yield return (metric.Summary.DataPoints[i].Attributes, NoExemplars, i);
-                }
-
-                break;
         }
     }
 

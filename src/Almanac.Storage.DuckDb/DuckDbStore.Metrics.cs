@@ -1,3 +1,4 @@
+using Almanac.Otlp;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text;
@@ -45,7 +46,7 @@ public sealed partial class DuckDbStore
             var temporality = (int)MetricPoints.TemporalityOf(data.Metric);
             var monotonic = MetricPoints.IsMonotonic(data.Metric);
             long newest = 0;
-            foreach (var point in MetricPoints.Enumerate(data.Metric))
+            foreach (var point in MetricDataPoints.Enumerate(data.Metric))
             {
                 var keys = new List<string>(point.Attributes.Count);
                 var values = new List<string>(point.Attributes.Count);

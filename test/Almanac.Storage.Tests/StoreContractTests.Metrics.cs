@@ -1,6 +1,7 @@
 using Almanac.Core.Metrics;
 using Almanac.Core.Model;
 using Almanac.Core.Storage;
+using Almanac.Otlp;
 using Almanac.Testing;
 using OpenTelemetry.Proto.Metrics.V1;
 using OpenTelemetry.Proto.Resource.V1;
@@ -30,7 +31,7 @@ public abstract partial class StoreContractTests
     private static List<Metric> OnePerPoint(Metric metric)
     {
         var result = new List<Metric>();
-        foreach (var point in MetricPoints.Enumerate(metric))
+        foreach (var point in MetricDataPoints.Enumerate(metric))
         {
             var single = MetricPoints.Header(metric);
             MetricPoints.AddPoint(single, Google.Protobuf.MessageExtensions.ToByteArray(point.Point));

@@ -1,15 +1,9 @@
 using Almanac.Core.Storage;
-using Google.Protobuf;
-using Google.Protobuf.Collections;
-using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Metrics.V1;
 
 namespace Almanac.Core.Metrics;
 
-/// <summary>One data point of any OTLP metric type, with the fields every type shares pulled out.</summary>
-public readonly record struct MetricPoint(IMessage Point, RepeatedField<KeyValue> Attributes, IReadOnlyList<Exemplar> Exemplars, ulong TimeUnixNano, ulong StartTimeUnixNano);
-
-/// <summary>Type-independent access to a metric's data points, so storage and the series maths need one code path.</summary>
+/// <summary>Type-independent facts about a metric (its points: <see cref="Almanac.Otlp.MetricDataPoints"/>), so storage and the series maths need one code path.</summary>
 public static class MetricPoints
 {
     public static MetricType? TypeOf(Metric metric) => metric.DataCase switch
@@ -31,48 +25,6 @@ public static class MetricPoints
     };
 
     public static bool IsMonotonic(Metric metric) => metric.DataCase == Metric.DataOneofCase.Sum && metric.Sum.IsMonotonic;
-
-    public static IEnumerable<MetricPoint> Enumerate(Metric metric)
-    {
-        switch (metric.DataCase)
-        {
-            case Metric.DataOneofCase.Gauge:
-                foreach (var p in metric.Gauge.DataPoints)
-                {
-                    yield return new MetricPoint(p, p.Attributes, p.Exemplars, p.TimeUnixNano, p.StartTimeUnixNano);
-                }
-
-                break;
-            case Metric.DataOneofCase.Sum:
-                foreach (var p in metric.Sum.DataPoints)
-                {
-                    yield return new MetricPoint(p, p.Attributes, p.Exemplars, p.TimeUnixNano, p.StartTimeUnixNano);
-                }
-
-                break;
-            case Metric.DataOneofCase.Histogram:
-                foreach (var p in metric.Histogram.DataPoints)
-                {
-                    yield return new MetricPoint(p, p.Attributes, p.Exemplars, p.TimeUnixNano, p.StartTimeUnixNano);
-                }
-
-                break;
-            case Metric.DataOneofCase.ExponentialHistogram:
-                foreach (var p in metric.ExponentialHistogram.DataPoints)
-                {
-                    yield return new MetricPoint(p, p.Attributes, p.Exemplars, p.TimeUnixNano, p.StartTimeUnixNano);
-                }
-
-                break;
-            case Metric.DataOneofCase.Summary:
-                foreach (var p in metric.Summary.DataPoints)
-                {
-                    yield return new MetricPoint(p, p.Attributes, [], p.TimeUnixNano, p.StartTimeUnixNano); // summaries carry no exemplars
-                }
-
-                break;
-        }
-    }
 
     /// <summary>The metric with its data points removed: name, description, unit, metadata, type, temporality, monotonicity.</summary>
     public static Metric Header(Metric metric)

@@ -1,3 +1,4 @@
+using Almanac.Otlp;
 using System.Globalization;
 using Almanac.Core.Model;
 using Almanac.Core.Storage;
@@ -107,7 +108,7 @@ public static class MetricSeries
                 continue;
             }
 
-            foreach (var point in MetricPoints.Enumerate(data.Metric))
+            foreach (var point in MetricDataPoints.Enumerate(data.Metric))
             {
                 var key = SeriesKey(data, point, resourceKeys);
                 if (!series.TryGetValue(key, out var state))
