@@ -1,3 +1,4 @@
+using Almanac.Core.Model;
 using OpenTelemetry.Proto.Trace.V1;
 
 namespace Almanac.Query;
@@ -5,15 +6,8 @@ namespace Almanac.Query;
 /// <summary>Span kind names as Jaeger spells them: lower-case, and empty for an unspecified kind.</summary>
 internal static class SpanKinds
 {
-    public static string ToJaeger(Span.Types.SpanKind kind) => kind switch
-    {
-        Span.Types.SpanKind.Server => "server",
-        Span.Types.SpanKind.Client => "client",
-        Span.Types.SpanKind.Producer => "producer",
-        Span.Types.SpanKind.Consumer => "consumer",
-        Span.Types.SpanKind.Internal => "internal",
-        _ => string.Empty,
-    };
+    public static string ToJaeger(Span.Types.SpanKind kind) =>
+        kind == Span.Types.SpanKind.Unspecified ? string.Empty : SpanKindNames.Name(kind);
 
     /// <summary>
     /// Parses a kind filter. Empty means no filter. Accepts Jaeger's lower-case names and the OTLP enum names
@@ -27,17 +21,13 @@ internal static class SpanKinds
             return true;
         }
 
-        var name = text.StartsWith("SPAN_KIND_", StringComparison.OrdinalIgnoreCase) ? text["SPAN_KIND_".Length..] : text;
-        kind = name.ToUpperInvariant() switch
+        var name = text.StartsWith("SPAN_KIND_", StringComparison.OrdinalIgnoreCase) ? text.AsSpan("SPAN_KIND_".Length) : text.AsSpan();
+        if (!SpanKindNames.TryParse(name, out var parsed))
         {
-            "SERVER" => Span.Types.SpanKind.Server,
-            "CLIENT" => Span.Types.SpanKind.Client,
-            "PRODUCER" => Span.Types.SpanKind.Producer,
-            "CONSUMER" => Span.Types.SpanKind.Consumer,
-            "INTERNAL" => Span.Types.SpanKind.Internal,
-            "UNSPECIFIED" => Span.Types.SpanKind.Unspecified,
-            _ => null,
-        };
-        return kind is not null;
+            return false;
+        }
+
+        kind = parsed;
+        return true;
     }
 }

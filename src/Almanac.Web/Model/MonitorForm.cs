@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Encodings.Web;
+using Almanac.Core.Model;
 using Almanac.Core.Storage;
 using OpenTelemetry.Proto.Trace.V1;
 
@@ -113,23 +114,13 @@ public sealed record MonitorForm
         var list = new List<Span.Types.SpanKind>();
         foreach (var name in EffectiveKinds.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            Span.Types.SpanKind? kind = name.ToUpperInvariant() switch
-            {
-                "SERVER" => Span.Types.SpanKind.Server,
-                "CLIENT" => Span.Types.SpanKind.Client,
-                "PRODUCER" => Span.Types.SpanKind.Producer,
-                "CONSUMER" => Span.Types.SpanKind.Consumer,
-                "INTERNAL" => Span.Types.SpanKind.Internal,
-                "UNSPECIFIED" => Span.Types.SpanKind.Unspecified,
-                _ => null,
-            };
-            if (kind is null)
+            if (!SpanKindNames.TryParse(name, out var kind))
             {
                 error = $"Unknown span kind \"{name}\": use server, consumer, client, producer, internal, unspecified or all.";
                 return false;
             }
 
-            list.Add(kind.Value);
+            list.Add(kind);
         }
 
         kinds = list;

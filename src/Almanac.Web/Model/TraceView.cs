@@ -261,13 +261,5 @@ public sealed class TraceView
         ];
     }
 
-    public static string KindName(Span.Types.SpanKind kind) => kind switch
-    {
-        Span.Types.SpanKind.Server => "server",
-        Span.Types.SpanKind.Client => "client",
-        Span.Types.SpanKind.Producer => "producer",
-        Span.Types.SpanKind.Consumer => "consumer",
-        Span.Types.SpanKind.Internal => "internal",
-        _ => "unspecified",
-    };
+    public static string KindName(Span.Types.SpanKind kind) => SpanKindNames.Name(kind);
 }
