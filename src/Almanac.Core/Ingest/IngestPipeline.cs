@@ -81,7 +81,7 @@ public sealed class IngestPipeline : IAsyncDisposable
         }
 
         var flat = TraceRequestFlattener.Flatten(request);
-        return AppendAsync(TracesRecord, request, new DurableItem(flat.Spans, [], [], flat.Spans.Count, 0, 0), flat.RejectedSpans, flat.RejectionMessage);
+        return AppendAsync(TracesRecord, request, DurableItem.Of(flat.Spans), flat.RejectedSpans, flat.RejectionMessage);
     }
 
     /// <summary>Validates and durably accepts a logs export. Returns only after the accepted records are fsynced.</summary>
@@ -93,7 +93,7 @@ public sealed class IngestPipeline : IAsyncDisposable
         }
 
         var flat = LogsRequestFlattener.Flatten(request);
-        return AppendAsync(LogsRecord, request, new DurableItem([], flat.Logs, [], flat.Logs.Count, 0, 0), flat.RejectedLogs, flat.RejectionMessage);
+        return AppendAsync(LogsRecord, request, DurableItem.Of(flat.Logs), flat.RejectedLogs, flat.RejectionMessage);
     }
 
     /// <summary>Validates and durably accepts a metrics export. Returns only after the accepted metrics are fsynced.</summary>
@@ -105,7 +105,7 @@ public sealed class IngestPipeline : IAsyncDisposable
         }
 
         var flat = MetricsRequestFlattener.Flatten(request);
-        return AppendAsync(MetricsRecord, request, new DurableItem([], [], flat.Metrics, flat.PointCount, 0, 0), flat.RejectedDataPoints, flat.RejectionMessage);
+        return AppendAsync(MetricsRecord, request, DurableItem.Of(flat.Metrics, flat.PointCount), flat.RejectedDataPoints, flat.RejectionMessage);
     }
 
     private IngestResult? NotRunning() => _state == PipelineState.Running
@@ -189,15 +189,14 @@ public sealed class IngestPipeline : IAsyncDisposable
             switch (record.Payload[0])
             {
                 case TracesRecord:
-                    batch.Spans.AddRange(TraceRequestFlattener.Flatten(ExportTraceServiceRequest.Parser.ParseFrom(body)).Spans);
+                    batch.Add(DurableItem.Of(TraceRequestFlattener.Flatten(ExportTraceServiceRequest.Parser.ParseFrom(body)).Spans));
                     break;
                 case LogsRecord:
-                    batch.Logs.AddRange(LogsRequestFlattener.Flatten(ExportLogsServiceRequest.Parser.ParseFrom(body)).Logs);
+                    batch.Add(DurableItem.Of(LogsRequestFlattener.Flatten(ExportLogsServiceRequest.Parser.ParseFrom(body)).Logs));
                     break;
                 case MetricsRecord:
                     var metrics = MetricsRequestFlattener.Flatten(ExportMetricsServiceRequest.Parser.ParseFrom(body));
-                    batch.Metrics.AddRange(metrics.Metrics);
-                    batch.Points += metrics.PointCount;
+                    batch.Add(DurableItem.Of(metrics.Metrics, metrics.PointCount));
                     break;
                 default:
                     // A record type from a newer Almanac: refusing to start beats silently dropping acknowledged data.
@@ -284,7 +283,14 @@ public sealed class IngestPipeline : IAsyncDisposable
     }
 
     /// <summary>What one acknowledged export adds to the store; <see cref="Count"/> is spans, log records or metric points.</summary>
-    private sealed record DurableItem(List<SpanData> Spans, List<LogRecordData> Logs, List<MetricData> Metrics, int Count, long Bytes, long EndPosition);
+    private sealed record DurableItem(List<SpanData> Spans, List<LogRecordData> Logs, List<MetricData> Metrics, int Count, long Bytes, long EndPosition)
+    {
+        public static DurableItem Of(List<SpanData> spans) => new(spans, [], [], spans.Count, 0, 0);
+
+        public static DurableItem Of(List<LogRecordData> logs) => new([], logs, [], logs.Count, 0, 0);
+
+        public static DurableItem Of(List<MetricData> metrics, int points) => new([], [], metrics, points, 0, 0);
+    }
 
     /// <summary>Gathers acknowledged exports of any signal into one store write.</summary>
     private sealed class BatchBuilder
@@ -295,19 +301,15 @@ public sealed class IngestPipeline : IAsyncDisposable
 
         public List<MetricData> Metrics { get; } = [];
 
-        public int Points { get; set; }
-
-        public int Count => Spans.Count + Logs.Count + Points;
+        /// <summary>Spans, log records and metric points gathered so far.</summary>
+        public int Count { get; private set; }
 
         public void Add(DurableItem item)
         {
             Spans.AddRange(item.Spans);
             Logs.AddRange(item.Logs);
             Metrics.AddRange(item.Metrics);
-            if (item.Metrics.Count > 0)
-            {
-                Points += item.Count;
-            }
+            Count += item.Count;
         }
 
         public TelemetryBatch Build(long checkpoint) => new(Spans, Logs, Metrics, checkpoint);

@@ -22,7 +22,7 @@ internal static class OtlpHttpReceiver
     private static readonly Signal Traces = new(
         static (body, json) => json ? OtlpJson.ParseTraceRequest(body) : OtlpProtobuf.ParseTraceRequest(body),
         static (pipeline, request) => pipeline.ExportTracesAsync((ExportTraceServiceRequest)request),
-        static (result, json) => json ? OtlpResponses.TraceResponseJson(OtlpResponses.TraceResponse(result)) : OtlpResponses.TraceResponse(result).ToByteArray());
+        static (result, json) => json ? OtlpResponses.PartialSuccessJson("rejectedSpans", result) : OtlpResponses.TraceResponse(result).ToByteArray());
 
     private static readonly Signal Logs = new(
         static (body, json) => json ? OtlpJson.ParseLogsRequest(body) : OtlpProtobuf.ParseLogsRequest(body),

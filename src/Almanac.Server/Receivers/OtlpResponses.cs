@@ -46,31 +46,25 @@ internal static class OtlpResponses
         return response;
     }
 
-    public static byte[] TraceResponseJson(ExportTraceServiceResponse response) =>
-        PartialSuccessJson("rejectedSpans", response.PartialSuccess?.RejectedSpans ?? 0, response.PartialSuccess?.ErrorMessage);
-
-    public static byte[] PartialSuccessJson(string rejectedField, IngestResult result) =>
-        PartialSuccessJson(rejectedField, result.Rejected, result.Message);
-
     /// <summary>An export response as OTLP/JSON: <c>{}</c>, or <c>{"partialSuccess":{...}}</c> when something was rejected or said.</summary>
-    private static byte[] PartialSuccessJson(string rejectedField, long rejected, string? message)
+    public static byte[] PartialSuccessJson(string rejectedField, IngestResult result)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            if (rejected != 0 || !string.IsNullOrEmpty(message))
+            if (result.Rejected != 0 || !string.IsNullOrEmpty(result.Message))
             {
                 writer.WriteStartObject("partialSuccess");
-                if (rejected != 0)
+                if (result.Rejected != 0)
                 {
                     // OTLP/JSON writes 64-bit integers as strings.
-                    writer.WriteString(rejectedField, rejected.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    writer.WriteString(rejectedField, result.Rejected.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 }
 
-                if (!string.IsNullOrEmpty(message))
+                if (!string.IsNullOrEmpty(result.Message))
                 {
-                    writer.WriteString("errorMessage", message);
+                    writer.WriteString("errorMessage", result.Message);
                 }
 
                 writer.WriteEndObject();
