@@ -34,6 +34,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
     /// </summary>
     private const long DefaultBackgroundCheckpointWalBytes = 64L * 1024 * 1024;
 
+    private readonly string _databaseFilePath;
     private readonly string _connectionString;
     private readonly string _walPath;
     private readonly long _backgroundCheckpointWalBytes;
@@ -79,7 +80,10 @@ public sealed partial class DuckDbStore : ITelemetryStore
     internal DuckDbStore(string databaseFilePath, ILogger<DuckDbStore>? logger, long backgroundCheckpointWalBytes)
     {
         _backgroundCheckpointWalBytes = backgroundCheckpointWalBytes;
-        _connectionString = "Data Source=" + databaseFilePath;
+        _databaseFilePath = databaseFilePath;
+        // A new file is created in DuckDB's newest storage format: only that one has ZSTD compression, which the
+        // spans' search text and blobs use (ADR 0003, layout 3). An existing file keeps the format it was made with.
+        _connectionString = "Data Source=" + databaseFilePath + ";storage_compatibility_version=latest";
         _walPath = databaseFilePath + ".wal";
         _logger = logger;
         _keyIdOf = KeyIdForWrite;
@@ -120,8 +124,8 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
     /// <summary>
     /// A file written with another layout is refused with a message that says what to do, rather than failing on
-    /// the first batch. There is no migration from layout 1 (the pre-release layout): its spans stay readable only
-    /// by the Almanac that wrote them.
+    /// the first batch. There is no migration from an older layout (all pre-release): its spans stay readable only by
+    /// the Almanac that wrote them.
     /// </summary>
     private void CheckSchemaVersion(DuckDBConnection connection)
     {
@@ -146,7 +150,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         if (version != Schema.Version)
         {
             throw new InvalidDataException(
-                $"The database {_connectionString["Data Source=".Length..]} has storage layout {version}, but this Almanac reads layout {Schema.Version}. "
+                $"The database {_databaseFilePath} has storage layout {version}, but this Almanac reads layout {Schema.Version}. "
                 + "Move that data directory away (or delete it) or choose another --data-dir; this version cannot read or convert it.");
         }
     }
