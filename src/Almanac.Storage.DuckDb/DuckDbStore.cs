@@ -200,88 +200,32 @@ public sealed partial class DuckDbStore : ITelemetryStore
     private void WriteCore(TelemetryBatch batch)
     {
         var writer = Writer;
-        var spans = batch.Spans;
-
-        // Start-time order keeps each row group's start_ns range narrow, which is what zone maps prune on.
-        var order = new int[spans.Count];
-        var starts = new long[spans.Count];
-        for (var i = 0; i < order.Length; i++)
+        var requests = TraceRequestsOf(batch);
+        var spanCount = ScanRequests(requests);
+        // Resource and scope keys are catalogued once per batch, so they get the batch's newest start as last seen.
+        var newest = long.MinValue;
+        for (var i = 0; i < spanCount; i++)
         {
-            order[i] = i;
-            starts[i] = spans[i].StartTimeUnixNano;
+            newest = Math.Max(newest, _spanRefs[i].Start);
         }
 
-        Array.Sort(starts, order);
-
-        var batchResources = new Dictionary<Resource, ResourceEntry>(ReferenceEqualityComparer.Instance);
-        var batchScopes = new Dictionary<InstrumentationScope, ScopeEntry>(ReferenceEqualityComparer.Instance);
-        var newResources = new List<ResourceEntry>();
-        var newScopes = new List<ScopeEntry>();
-        var traces = new Dictionary<TraceId, TraceAggregate>();
-        var catalogue = new CatalogueDelta();
-        Span<byte> traceIdBytes = stackalloc byte[TraceId.ByteLength];
-        // Resource and scope keys are catalogued once per batch, so they get the batch's newest start as last seen.
-        var batchNewest = starts.Length > 0 ? starts[^1] : 0;
+        var state = new SpanWriteState(spanCount > 0 ? newest : 0);
+        var batchResources = state.BatchResources;
+        var batchScopes = state.BatchScopes;
+        var newResources = state.NewResources;
+        var newScopes = state.NewScopes;
+        var catalogue = state.Catalogue;
+        var traces = state.Traces;
 
         _newKeyIds.Clear();
         using var transaction = writer.BeginTransaction();
         Execute(writer, "DELETE FROM temp.main.trace_batch");
         using (var appender = writer.CreateAppender("spans"))
         {
-            foreach (var index in order)
+            var skipped = AppendSpans(appender, requests, spanCount, state);
+            if (skipped > 0)
             {
-                var data = spans[index];
-                var resource = ResolveResource(data.Resource, data.ServiceName, data.ResourceSchemaUrl, batchResources, newResources, catalogue, batchNewest);
-                var scope = ResolveScope(data.Scope, data.ScopeSchemaUrl, batchScopes, newScopes, catalogue, resource.Service, batchNewest);
-                var span = data.Span;
-
-                foreach (var link in span.Links)
-                {
-                    foreach (var kv in link.Attributes)
-                    {
-                        catalogue.Key(data.ServiceName, kv.Key, kv.Value, AttributeTarget.Link, data.StartTimeUnixNano);
-                    }
-                }
-
-                catalogue.Service(data.ServiceName, data.StartTimeUnixNano);
-                catalogue.Operation(data.ServiceName, span.Name, (int)span.Kind, data.StartTimeUnixNano);
-
-                _searchText.Build(span.Attributes, span.Events, _keyIdOf);
-                var serviceIndex = catalogue.ServiceIndex(data.ServiceName);
-                for (var p = 0; p < _searchText.PairCount; p++)
-                {
-                    catalogue.KeyById(serviceIndex, _searchText.PairKey(p), _searchText.PairType(p),
-                        p < _searchText.SpanPairCount ? AttributeTarget.Span : AttributeTarget.Event, data.StartTimeUnixNano);
-                }
-
-                data.TraceId.WriteTo(traceIdBytes);
-                // Strings go in as UTF-8 bytes: DuckDB.NET's string overload marshals a fresh native copy per value.
-                appender.CreateRow()
-                    .AppendValue(traceIdBytes)
-                    .AppendValue((ulong?)data.SpanId.Value)
-                    .AppendValue((ulong?)data.ParentSpanId.Value)
-                    .AppendValue((long?)data.StartTimeUnixNano)
-                    .AppendValue((long?)data.DurationNanos)
-                    .AppendValue(Utf8(data.ServiceName))
-                    .AppendValue(Utf8(span.Name))
-                    .AppendValue((sbyte?)(int)span.Kind)
-                    .AppendValue((sbyte?)(int)(span.Status?.Code ?? Status.Types.StatusCode.Unset))
-                    .AppendValue((long?)resource.Id)
-                    .AppendValue((long?)scope.Id)
-                    .AppendValue(_searchText.Text)
-                    .AppendValue(_searchText.Types)
-                    .AppendValue(_codec.Encode(data, stripAttributes: _searchText.Rebuildable))
-                    .EndRow();
-
-                if (!traces.TryGetValue(data.TraceId, out var aggregate))
-                {
-                    aggregate = new TraceAggregate(data);
-                    traces.Add(data.TraceId, aggregate);
-                }
-                else
-                {
-                    aggregate.Add(data);
-                }
+                _logger?.LogWarning("Skipped {Count} invalid span(s) in a batch; ingest validation should have refused them", skipped);
             }
         }
 
@@ -1076,13 +1020,13 @@ public sealed partial class DuckDbStore : ITelemetryStore
     /// <summary>One trace's share of a batch, folded in memory so the summary upsert is one row per trace.</summary>
     private sealed class TraceAggregate
     {
-        public TraceAggregate(SpanData first)
+        public TraceAggregate(long start, long end, bool isRoot, string service, string name, bool isError)
         {
-            Start = first.StartTimeUnixNano;
-            End = first.EndTimeUnixNano;
-            LastStart = first.StartTimeUnixNano;
-            SetRoot(first);
-            Count(first);
+            Start = start;
+            End = end;
+            LastStart = start;
+            SetRoot(start, isRoot, service, name);
+            Count(service, isError);
         }
 
         public long Start { get; private set; }
@@ -1105,37 +1049,36 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
         public Dictionary<string, int> PerService { get; } = new(StringComparer.Ordinal);
 
-        public void Add(SpanData span)
+        public void Add(long start, long end, bool isRoot, string service, string name, bool isError)
         {
-            Start = Math.Min(Start, span.StartTimeUnixNano);
-            End = Math.Max(End, span.EndTimeUnixNano);
-            LastStart = Math.Max(LastStart, span.StartTimeUnixNano);
-            var isRoot = span.ParentSpanId.IsEmpty;
-            if (!HasRoot && (isRoot || span.StartTimeUnixNano < RootStart))
+            Start = Math.Min(Start, start);
+            End = Math.Max(End, end);
+            LastStart = Math.Max(LastStart, start);
+            if (!HasRoot && (isRoot || start < RootStart))
             {
-                SetRoot(span);
+                SetRoot(start, isRoot, service, name);
             }
 
-            Count(span);
+            Count(service, isError);
         }
 
-        private void SetRoot(SpanData span)
+        private void SetRoot(long start, bool isRoot, string service, string name)
         {
-            RootService = span.ServiceName;
-            RootName = span.Span.Name;
-            RootStart = span.StartTimeUnixNano;
-            HasRoot = span.ParentSpanId.IsEmpty;
+            RootService = service;
+            RootName = name;
+            RootStart = start;
+            HasRoot = isRoot;
         }
 
-        private void Count(SpanData span)
+        private void Count(string service, bool isError)
         {
             SpanCount++;
-            if (span.IsError)
+            if (isError)
             {
                 ErrorCount++;
             }
 
-            PerService[span.ServiceName] = PerService.GetValueOrDefault(span.ServiceName) + 1;
+            PerService[service] = PerService.GetValueOrDefault(service) + 1;
         }
     }
 
@@ -1223,7 +1166,10 @@ public sealed partial class DuckDbStore : ITelemetryStore
         public void Operation(string service, string name, int kind, long seen) => Bump(Operations, (service, name, kind), seen);
 
         public void Key(string service, string key, AnyValue? value, AttributeTarget target, long seen) =>
-            Bump(Keys, (service, key, (int)AttributeText.TypeOf(value), (int)target), seen);
+            Key(service, key, AttributeText.TypeOf(value), target, seen);
+
+        public void Key(string service, string key, AttributeValueType type, AttributeTarget target, long seen) =>
+            Bump(Keys, (service, key, (int)type, (int)target), seen);
 
         private static void Bump<TKey>(Dictionary<TKey, long> map, TKey key, long seen)
             where TKey : notnull

@@ -1,7 +1,10 @@
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
+using System.Runtime.CompilerServices;
+using Google.Protobuf;
 using Google.Protobuf.Collections;
+using Almanac.Core.Storage;
 using OpenTelemetry.Proto.Common.V1;
 
 namespace Almanac.Storage.DuckDb;
@@ -76,18 +79,13 @@ internal sealed class SearchText
         {
             var type = TypeLetter(kv.Value);
             var clean = Pair(kv, keyId);
-            if (type == 0 || !clean)
+            if (type == 0 || !clean || HasUnknownFields(kv))
             {
                 _rebuildable = false;
             }
             else
             {
-                if (_typeCount == _types.Length)
-                {
-                    Array.Resize(ref _types, _types.Length * 2);
-                }
-
-                _types[_typeCount++] = type;
+                AddType(type);
             }
         }
 
@@ -102,6 +100,78 @@ internal sealed class SearchText
         if (_length == 1)
         {
             // Events without attributes: no pairs, so no text.
+            _length = 0;
+        }
+    }
+
+    /// <summary>Starts a span's text for <see cref="AddRaw"/>; <see cref="EndRaw"/> finishes it.</summary>
+    public void BeginRaw()
+    {
+        _length = 0;
+        _typeCount = 0;
+        _rebuildable = true;
+        PairCount = 0;
+        SpanPairCount = 0;
+        Put(RecordSeparator);
+    }
+
+    /// <summary>
+    /// Adds one attribute read straight from the wire (<see cref="WireValue"/>: string, int, double or bool), span
+    /// attributes before event attributes, exactly as <see cref="Build"/> spells them.
+    /// </summary>
+    public void AddRaw(int keyId, in WireValue value, bool spanAttribute)
+    {
+        if (spanAttribute)
+        {
+            SpanPairCount++;
+        }
+
+        StartPair(keyId, value.Type);
+        var clean = true;
+        switch (value.Type)
+        {
+            case AttributeValueType.String:
+                clean = PutUtf8(value.Utf8);
+                break;
+            case AttributeValueType.Int:
+                PutInt(value.Int);
+                break;
+            case AttributeValueType.Double:
+                PutDouble(value.Double);
+                break;
+            default:
+                PutAscii(value.Bool ? "true"u8 : "false"u8);
+                break;
+        }
+
+        Put(RecordSeparator);
+        if (!spanAttribute)
+        {
+            return;
+        }
+
+        var type = value.Type switch
+        {
+            AttributeValueType.String => (byte)'s',
+            AttributeValueType.Int => (byte)'i',
+            AttributeValueType.Double when double.IsFinite(value.Double) => (byte)'d',
+            AttributeValueType.Bool => (byte)'b',
+            _ => (byte)0,
+        };
+        if (type == 0 || !clean)
+        {
+            _rebuildable = false;
+        }
+        else
+        {
+            AddType(type);
+        }
+    }
+
+    public void EndRaw()
+    {
+        if (_length == 1)
+        {
             _length = 0;
         }
     }
@@ -160,6 +230,15 @@ internal sealed class SearchText
         }
     }
 
+    /// <summary>Fields a newer sender put in the attribute: the text cannot carry them, the blob can.</summary>
+    private static bool HasUnknownFields(KeyValue kv) => UnknownFields(kv) is not null || (kv.Value is { } value && UnknownFields(value) is not null);
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_unknownFields")]
+    private static extern ref UnknownFieldSet? UnknownFields(KeyValue kv);
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_unknownFields")]
+    private static extern ref UnknownFieldSet? UnknownFields(AnyValue value);
+
     /// <summary>Letter for a type this text spells losslessly, or 0.</summary>
     private static byte TypeLetter(AnyValue? value) => value?.ValueCase switch
     {
@@ -174,20 +253,8 @@ internal sealed class SearchText
     /// <summary>Appends <c>key-id US value RS</c>; false when a separator in the value had to be substituted.</summary>
     private bool Pair(KeyValue kv, Func<string, int> keyId)
     {
-        var id = keyId(kv.Key);
-        if (PairCount == _pairKeys.Length)
-        {
-            Array.Resize(ref _pairKeys, PairCount * 2);
-            Array.Resize(ref _pairTypes, PairCount * 2);
-        }
-
-        _pairKeys[PairCount] = id;
-        _pairTypes[PairCount++] = (byte)AttributeText.TypeOf(kv.Value);
-        Ensure(12);
-        Utf8Formatter.TryFormat(id, _text.AsSpan(_length), out var idLength);
-        _length += idLength;
+        StartPair(keyId(kv.Key), AttributeText.TypeOf(kv.Value));
         var clean = true;
-        Put(UnitSeparator);
         var value = kv.Value;
         switch (value?.ValueCase)
         {
@@ -195,17 +262,13 @@ internal sealed class SearchText
                 clean &= PutText(value.StringValue);
                 break;
             case AnyValue.ValueOneofCase.IntValue:
-                Ensure(24);
-                Utf8Formatter.TryFormat(value.IntValue, _text.AsSpan(_length), out var written);
-                _length += written;
+                PutInt(value.IntValue);
                 break;
             case AnyValue.ValueOneofCase.BoolValue:
                 PutAscii(value.BoolValue ? "true"u8 : "false"u8);
                 break;
             case AnyValue.ValueOneofCase.DoubleValue:
-                Ensure(40);
-                value.DoubleValue.TryFormat(_text.AsSpan(_length), out var doubleWritten, "R", CultureInfo.InvariantCulture);
-                _length += doubleWritten;
+                PutDouble(value.DoubleValue);
                 break;
             default:
                 clean &= PutText(AttributeText.Of(value));
@@ -216,13 +279,69 @@ internal sealed class SearchText
         return clean;
     }
 
+    /// <summary>Records the pair's key and type and appends <c>key-id US</c>.</summary>
+    private void StartPair(int id, AttributeValueType type)
+    {
+        if (PairCount == _pairKeys.Length)
+        {
+            Array.Resize(ref _pairKeys, PairCount * 2);
+            Array.Resize(ref _pairTypes, PairCount * 2);
+        }
+
+        _pairKeys[PairCount] = id;
+        _pairTypes[PairCount++] = (byte)type;
+        Ensure(12);
+        Utf8Formatter.TryFormat(id, _text.AsSpan(_length), out var idLength);
+        _length += idLength;
+        Put(UnitSeparator);
+    }
+
+    private void AddType(byte type)
+    {
+        if (_typeCount == _types.Length)
+        {
+            Array.Resize(ref _types, _types.Length * 2);
+        }
+
+        _types[_typeCount++] = type;
+    }
+
+    private void PutInt(long value)
+    {
+        Ensure(24);
+        Utf8Formatter.TryFormat(value, _text.AsSpan(_length), out var written);
+        _length += written;
+    }
+
+    private void PutDouble(double value)
+    {
+        Ensure(40);
+        value.TryFormat(_text.AsSpan(_length), out var written, "R", CultureInfo.InvariantCulture);
+        _length += written;
+    }
+
+    /// <summary>Appends valid UTF-8 as is; false when a separator had to be substituted.</summary>
+    private bool PutUtf8(ReadOnlySpan<byte> utf8)
+    {
+        Ensure(utf8.Length);
+        var target = _text.AsSpan(_length, utf8.Length);
+        utf8.CopyTo(target);
+        _length += utf8.Length;
+        return Clean(target);
+    }
+
     private bool PutText(string text)
     {
         Ensure(Encoding.UTF8.GetMaxByteCount(text.Length));
         var target = _text.AsSpan(_length);
         var written = Encoding.UTF8.GetBytes(text, target);
-        var bytes = target[..written];
         _length += written;
+        return Clean(target[..written]);
+    }
+
+    /// <summary>Substitutes separators inside a value; false when there were any.</summary>
+    private static bool Clean(Span<byte> bytes)
+    {
         if (bytes.IndexOfAny(RecordSeparator, UnitSeparator) < 0)
         {
             return true;

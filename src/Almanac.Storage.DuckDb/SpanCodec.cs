@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Almanac.Core.Model;
+using Almanac.Otlp.Wire;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Trace.V1;
 
@@ -81,6 +82,64 @@ internal sealed class SpanCodec
         rest.Events.Clear();
         rest.Links.Clear();
         UnknownFields(rest) = null;
+        return _buffer.AsSpan(0, size);
+    }
+
+    /// <summary>
+    /// <see cref="Encode"/> for a span still in its wire encoding: copies every field the columns do not reproduce
+    /// as it was received (unknown fields and fields with an unexpected wire type included, as the message objects
+    /// would keep them), so the blob decodes to the same span.
+    /// </summary>
+    public Span<byte> EncodeRaw(ReadOnlySpan<byte> span, in WireSpan fields, bool stripAttributes, long start, long duration)
+    {
+        if (_buffer.Length < span.Length + 19)
+        {
+            _buffer = new byte[Math.Max(span.Length + 19, _buffer.Length * 2)];
+        }
+
+        var size = 0;
+        var reader = new ProtoReader(span);
+        var kindInColumn = fields.Kind is >= sbyte.MinValue and <= sbyte.MaxValue;
+        while (true)
+        {
+            var fieldStart = reader.Position;
+            if (!reader.TryReadTag(out var field, out var wireType))
+            {
+                break;
+            }
+
+            reader.Skip(wireType);
+            var inColumns = field switch
+            {
+                WireSpan.TraceIdField or WireSpan.SpanIdField or WireSpan.ParentSpanIdField or WireSpan.NameField => wireType == ProtoReader.LengthDelimited,
+                WireSpan.KindField => wireType == ProtoReader.Varint && kindInColumn,
+                WireSpan.StartField or WireSpan.EndField => wireType == ProtoReader.Fixed64,
+                WireSpan.AttributesField => wireType == ProtoReader.LengthDelimited && stripAttributes,
+                _ => false,
+            };
+            if (!inColumns)
+            {
+                span[fieldStart..reader.Position].CopyTo(_buffer.AsSpan(size));
+                size += reader.Position - fieldStart;
+            }
+        }
+
+        // An all-zero parent id reads as "no parent" in the column; the blob keeps it so the span reads back as sent.
+        if (fields.ParentSpanId.Length == SpanId.ByteLength && fields.ParentSpanId.IndexOfAnyExcept((byte)0) < 0)
+        {
+            _buffer[size++] = (WireSpan.ParentSpanIdField << 3) | ProtoReader.LengthDelimited;
+            _buffer[size++] = SpanId.ByteLength;
+            _buffer.AsSpan(size, SpanId.ByteLength).Clear();
+            size += SpanId.ByteLength;
+        }
+
+        if (unchecked(start + duration) != unchecked((long)fields.End))
+        {
+            _buffer[size++] = (byte)EndTag;
+            BinaryPrimitives.WriteUInt64LittleEndian(_buffer.AsSpan(size), fields.End);
+            size += 8;
+        }
+
         return _buffer.AsSpan(0, size);
     }
 

@@ -16,14 +16,28 @@ public sealed class TelemetryBatch
     }
 
     public TelemetryBatch(IReadOnlyList<SpanData> spans, IReadOnlyList<LogRecordData> logs, IReadOnlyList<MetricData> metrics, long checkpoint)
+        : this(spans, [], logs, metrics, checkpoint)
+    {
+    }
+
+    public TelemetryBatch(IReadOnlyList<SpanData> spans, IReadOnlyList<ReadOnlyMemory<byte>> traceRequests, IReadOnlyList<LogRecordData> logs,
+        IReadOnlyList<MetricData> metrics, long checkpoint)
     {
         Spans = spans;
+        TraceRequests = traceRequests;
         Logs = logs;
         Metrics = metrics;
         Checkpoint = checkpoint;
     }
 
     public IReadOnlyList<SpanData> Spans { get; }
+
+    /// <summary>
+    /// More spans, still in their OTLP encoding: each an encoded <c>ExportTraceServiceRequest</c> whose spans all passed
+    /// the ingest validation (ids of the right length, not zero). The ingest pipeline hands the write-ahead log's
+    /// records over as they are, so a backend that reads the wire format builds no message objects for them.
+    /// </summary>
+    public IReadOnlyList<ReadOnlyMemory<byte>> TraceRequests { get; }
 
     public IReadOnlyList<LogRecordData> Logs { get; }
 

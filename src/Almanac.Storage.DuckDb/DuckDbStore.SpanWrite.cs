@@ -1,0 +1,526 @@
+using System.Runtime.InteropServices;
+using Almanac.Core.Model;
+using Almanac.Core.Storage;
+using Almanac.Otlp.Wire;
+using DuckDB.NET.Data;
+using Google.Protobuf;
+using OpenTelemetry.Proto.Collector.Trace.V1;
+using OpenTelemetry.Proto.Common.V1;
+using OpenTelemetry.Proto.Resource.V1;
+using OpenTelemetry.Proto.Trace.V1;
+
+namespace Almanac.Storage.DuckDb;
+
+/// <summary>
+/// Spans go into the table straight from their OTLP encoding: the writer reads the wire format into the columns and
+/// the blob without building a message object per span, attribute and value (those objects, held while a batch
+/// waits and is written, were most of the ingest's garbage-collection work). A span the wire reader does not cover
+/// (an attribute that is an array, map or bytes, text that is not valid UTF-8, repeated or unknown fields inside an
+/// attribute) is parsed into objects and written by the object path, so both give the same rows.
+/// </summary>
+public sealed partial class DuckDbStore
+{
+    // Writer-only scratch (guarded by _writeLock), reused from batch to batch.
+    private SpanRef[] _spanRefs = new SpanRef[4096];
+    private readonly List<SpanGroup> _groups = [];
+    private readonly Utf8Strings _strings = new();
+
+    /// <summary>Where one span's bytes are, so a batch can be put in start-time order before it is read.</summary>
+    private struct SpanRef
+    {
+        public int Request;
+        public int Offset;
+        public int Length;
+        public long Start;
+        public int Group;
+    }
+
+    /// <summary>The resource and scope a run of spans was sent under (one ScopeSpans).</summary>
+    private sealed class SpanGroup(Resource resource, string resourceSchemaUrl, InstrumentationScope scope, string scopeSchemaUrl)
+    {
+        public Resource Resource { get; } = resource;
+
+        public string ResourceSchemaUrl { get; } = resourceSchemaUrl;
+
+        public InstrumentationScope Scope { get; } = scope;
+
+        public string ScopeSchemaUrl { get; } = scopeSchemaUrl;
+
+        public string Service { get; } = ServiceNames.Of(resource);
+
+        public ResourceEntry? ResourceEntry { get; set; }
+
+        public ScopeEntry? ScopeEntry { get; set; }
+    }
+
+    /// <summary>The batch's spans as encoded requests: the pipeline's as they are, object spans (tests, tools) encoded once.</summary>
+    private static List<ReadOnlyMemory<byte>> TraceRequestsOf(TelemetryBatch batch)
+    {
+        var requests = new List<ReadOnlyMemory<byte>>(batch.TraceRequests.Count + 1);
+        requests.AddRange(batch.TraceRequests);
+        if (batch.Spans.Count > 0)
+        {
+            requests.Add(EncodeSpans(batch.Spans));
+        }
+
+        return requests;
+    }
+
+    /// <summary>Object spans as one request, consecutive spans of the same resource and scope sharing a ScopeSpans.</summary>
+    private static byte[] EncodeSpans(IReadOnlyList<SpanData> spans)
+    {
+        var request = new ExportTraceServiceRequest();
+        ResourceSpans? resourceSpans = null;
+        ScopeSpans? scopeSpans = null;
+        SpanData? previous = null;
+        foreach (var data in spans)
+        {
+            if (previous is null || !ReferenceEquals(data.Resource, previous.Resource) || data.ResourceSchemaUrl != previous.ResourceSchemaUrl)
+            {
+                resourceSpans = new ResourceSpans { Resource = data.Resource, SchemaUrl = data.ResourceSchemaUrl };
+                request.ResourceSpans.Add(resourceSpans);
+                scopeSpans = null;
+            }
+
+            if (scopeSpans is null || !ReferenceEquals(data.Scope, previous!.Scope) || data.ScopeSchemaUrl != previous.ScopeSchemaUrl)
+            {
+                scopeSpans = new ScopeSpans { Scope = data.Scope, SchemaUrl = data.ScopeSchemaUrl };
+                resourceSpans!.ScopeSpans.Add(scopeSpans);
+            }
+
+            scopeSpans.Spans.Add(data.Span);
+            previous = data;
+        }
+
+        return request.ToByteArray();
+    }
+
+    /// <summary>Finds every span of the requests (and the resource and scope it came with); returns how many.</summary>
+    private int ScanRequests(List<ReadOnlyMemory<byte>> requests)
+    {
+        _groups.Clear();
+        var count = 0;
+        for (var q = 0; q < requests.Count; q++)
+        {
+            var request = new ProtoReader(requests[q].Span);
+            while (request.TryReadTag(out var field, out var wireType))
+            {
+                if (field != 1 || wireType != ProtoReader.LengthDelimited)
+                {
+                    request.Skip(wireType);
+                    continue;
+                }
+
+                var resourceSpans = request.ReadLengthDelimited();
+                var resourceSpansOffset = request.Position - resourceSpans.Length;
+                var resource = new Resource();
+                var resourceSchemaUrl = string.Empty;
+                var fields = new ProtoReader(resourceSpans);
+                while (fields.TryReadTag(out var f, out var w))
+                {
+                    if (f == 1 && w == ProtoReader.LengthDelimited)
+                    {
+                        // A message field sent twice merges, as the generated parser does.
+                        resource.MergeFrom(fields.ReadLengthDelimited());
+                    }
+                    else if (f == 3 && w == ProtoReader.LengthDelimited)
+                    {
+                        resourceSchemaUrl = ReadString(fields.ReadLengthDelimited());
+                    }
+                    else
+                    {
+                        fields.Skip(w);
+                    }
+                }
+
+                var scopes = new ProtoReader(resourceSpans);
+                while (scopes.TryReadTag(out var f, out var w))
+                {
+                    if (f != 2 || w != ProtoReader.LengthDelimited)
+                    {
+                        scopes.Skip(w);
+                        continue;
+                    }
+
+                    var scopeSpans = scopes.ReadLengthDelimited();
+                    var scopeSpansOffset = resourceSpansOffset + scopes.Position - scopeSpans.Length;
+                    count = ScanScopeSpans(scopeSpans, scopeSpansOffset, q, resource, resourceSchemaUrl, count);
+                }
+            }
+        }
+
+        return count;
+    }
+
+    private int ScanScopeSpans(ReadOnlySpan<byte> scopeSpans, int offset, int request, Resource resource, string resourceSchemaUrl, int count)
+    {
+        var scope = new InstrumentationScope();
+        var schemaUrl = string.Empty;
+        var fields = new ProtoReader(scopeSpans);
+        while (fields.TryReadTag(out var f, out var w))
+        {
+            if (f == 1 && w == ProtoReader.LengthDelimited)
+            {
+                scope.MergeFrom(fields.ReadLengthDelimited());
+            }
+            else if (f == 3 && w == ProtoReader.LengthDelimited)
+            {
+                schemaUrl = ReadString(fields.ReadLengthDelimited());
+            }
+            else
+            {
+                fields.Skip(w);
+            }
+        }
+
+        var group = -1;
+        var spans = new ProtoReader(scopeSpans);
+        while (spans.TryReadTag(out var f, out var w))
+        {
+            if (f != 2 || w != ProtoReader.LengthDelimited)
+            {
+                spans.Skip(w);
+                continue;
+            }
+
+            var span = spans.ReadLengthDelimited();
+            if (group < 0)
+            {
+                group = _groups.Count;
+                _groups.Add(new SpanGroup(resource, resourceSchemaUrl, scope, schemaUrl));
+            }
+
+            if (count == _spanRefs.Length)
+            {
+                Array.Resize(ref _spanRefs, count * 2);
+            }
+
+            _spanRefs[count++] = new SpanRef
+            {
+                Request = request,
+                Offset = offset + spans.Position - span.Length,
+                Length = span.Length,
+                Start = unchecked((long)WireSpan.ReadStart(span)),
+                Group = group,
+            };
+        }
+
+        return count;
+    }
+
+    /// <summary>Appends the batch's spans in start-time order (zone maps on start_ns stay narrow per row group).</summary>
+    private int AppendSpans(DuckDBAppender appender, List<ReadOnlyMemory<byte>> requests, int count, SpanWriteState state)
+    {
+        var skipped = 0;
+        _spanRefs.AsSpan(0, count).Sort(static (a, b) => a.Start.CompareTo(b.Start));
+        foreach (var group in _groups)
+        {
+            group.ResourceEntry = ResolveResource(group.Resource, group.Service, group.ResourceSchemaUrl, state.BatchResources, state.NewResources, state.Catalogue, state.BatchNewest);
+            group.ScopeEntry = ResolveScope(group.Scope, group.ScopeSchemaUrl, state.BatchScopes, state.NewScopes, state.Catalogue, group.ResourceEntry.Service, state.BatchNewest);
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            ref readonly var span = ref _spanRefs[i];
+            if (!AppendWireSpan(appender, requests[span.Request].Span.Slice(span.Offset, span.Length), _groups[span.Group], state))
+            {
+                skipped++;
+            }
+        }
+
+        return skipped;
+    }
+
+    /// <summary>One span from its encoding; false when it is invalid (bad ids, text that is not UTF-8), which ingest refuses.</summary>
+    private bool AppendWireSpan(DuckDBAppender appender, ReadOnlySpan<byte> bytes, SpanGroup group, SpanWriteState state)
+    {
+        var fields = WireSpan.Read(bytes);
+        if (!TraceId.TryRead(fields.TraceId, out var traceId) || traceId.IsEmpty
+            || !SpanId.TryRead(fields.SpanId, out var spanId) || spanId.IsEmpty
+            || (fields.ParentSpanId.Length != 0 && fields.ParentSpanId.Length != SpanId.ByteLength))
+        {
+            return false;
+        }
+
+        var parentId = default(SpanId);
+        if (fields.ParentSpanId.Length == SpanId.ByteLength)
+        {
+            SpanId.TryRead(fields.ParentSpanId, out parentId);
+        }
+
+        if (!System.Text.Unicode.Utf8.IsValid(fields.Name) || !BuildSearchText(bytes) || !LinksAreSimple(bytes))
+        {
+            Span span;
+            try
+            {
+                span = Span.Parser.ParseFrom(bytes);
+            }
+            catch (InvalidProtocolBufferException)
+            {
+                return false;
+            }
+
+            AppendSpan(appender, new SpanData(traceId, spanId, parentId, group.Service, group.Resource, group.ResourceSchemaUrl,
+                group.Scope, group.ScopeSchemaUrl, span), group.ResourceEntry!, group.ScopeEntry!, state);
+            return true;
+        }
+
+        var start = unchecked((long)fields.Start);
+        var end = unchecked((long)fields.End);
+        var duration = Math.Max(0, end - start);
+        var service = group.Service;
+        var name = _strings.Get(fields.Name);
+        var catalogue = state.Catalogue;
+        RecordLinkKeys(bytes, service, start, catalogue);
+        catalogue.Service(service, start);
+        catalogue.Operation(service, name, fields.Kind, start);
+        RecordSearchTextKeys(catalogue, service, start);
+
+        fields.TraceId.CopyTo(state.TraceIdBytes);
+        appender.CreateRow()
+            .AppendValue(state.TraceIdBytes.AsSpan())
+            .AppendValue((ulong?)spanId.Value)
+            .AppendValue((ulong?)parentId.Value)
+            .AppendValue((long?)start)
+            .AppendValue((long?)duration)
+            .AppendValue(Utf8(service))
+            .AppendValue(Writable(fields.Name))
+            .AppendValue((sbyte?)unchecked((sbyte)fields.Kind))
+            .AppendValue((sbyte?)unchecked((sbyte)fields.StatusCode))
+            .AppendValue((long?)group.ResourceEntry!.Id)
+            .AppendValue((long?)group.ScopeEntry!.Id)
+            .AppendValue(_searchText.Text)
+            .AppendValue(_searchText.Types)
+            .AppendValue(_codec.EncodeRaw(bytes, fields, _searchText.Rebuildable, start, duration))
+            .EndRow();
+
+        state.AddToTrace(traceId, start, end, parentId.IsEmpty, service, name, fields.StatusCode == (int)Status.Types.StatusCode.Error);
+        return true;
+    }
+
+    /// <summary>A span given as objects (the fallback of <see cref="AppendWireSpan"/>).</summary>
+    private void AppendSpan(DuckDBAppender appender, SpanData data, ResourceEntry resource, ScopeEntry scope, SpanWriteState state)
+    {
+        var span = data.Span;
+        var catalogue = state.Catalogue;
+        foreach (var link in span.Links)
+        {
+            foreach (var kv in link.Attributes)
+            {
+                catalogue.Key(data.ServiceName, kv.Key, AttributeText.TypeOf(kv.Value), AttributeTarget.Link, data.StartTimeUnixNano);
+            }
+        }
+
+        catalogue.Service(data.ServiceName, data.StartTimeUnixNano);
+        catalogue.Operation(data.ServiceName, span.Name, (int)span.Kind, data.StartTimeUnixNano);
+        _searchText.Build(span.Attributes, span.Events, _keyIdOf);
+        RecordSearchTextKeys(catalogue, data.ServiceName, data.StartTimeUnixNano);
+
+        data.TraceId.WriteTo(state.TraceIdBytes);
+        // Strings go in as UTF-8 bytes: DuckDB.NET's string overload marshals a fresh native copy per value.
+        appender.CreateRow()
+            .AppendValue(state.TraceIdBytes.AsSpan())
+            .AppendValue((ulong?)data.SpanId.Value)
+            .AppendValue((ulong?)data.ParentSpanId.Value)
+            .AppendValue((long?)data.StartTimeUnixNano)
+            .AppendValue((long?)data.DurationNanos)
+            .AppendValue(Utf8(data.ServiceName))
+            .AppendValue(Utf8(span.Name))
+            .AppendValue((sbyte?)(int)span.Kind)
+            .AppendValue((sbyte?)(int)(span.Status?.Code ?? Status.Types.StatusCode.Unset))
+            .AppendValue((long?)resource.Id)
+            .AppendValue((long?)scope.Id)
+            .AppendValue(_searchText.Text)
+            .AppendValue(_searchText.Types)
+            .AppendValue(_codec.Encode(data, stripAttributes: _searchText.Rebuildable))
+            .EndRow();
+
+        state.AddToTrace(data.TraceId, data.StartTimeUnixNano, data.EndTimeUnixNano, data.ParentSpanId.IsEmpty, data.ServiceName, span.Name, data.IsError);
+    }
+
+    private void RecordSearchTextKeys(CatalogueDelta catalogue, string service, long seen)
+    {
+        var serviceIndex = catalogue.ServiceIndex(service);
+        for (var p = 0; p < _searchText.PairCount; p++)
+        {
+            catalogue.KeyById(serviceIndex, _searchText.PairKey(p), _searchText.PairType(p),
+                p < _searchText.SpanPairCount ? AttributeTarget.Span : AttributeTarget.Event, seen);
+        }
+    }
+
+    /// <summary>The search text from the span's and its events' attributes; false when one needs the object path.</summary>
+    private bool BuildSearchText(ReadOnlySpan<byte> span)
+    {
+        _searchText.BeginRaw();
+        var reader = new ProtoReader(span);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field != WireSpan.AttributesField || wireType != ProtoReader.LengthDelimited)
+            {
+                reader.Skip(wireType);
+                continue;
+            }
+
+            if (!WireSpan.TryReadKeyValue(reader.ReadLengthDelimited(), out var key, out var value))
+            {
+                return false;
+            }
+
+            _searchText.AddRaw(KeyIdForWrite(_strings.Get(key)), value, spanAttribute: true);
+        }
+
+        // Event attributes after all span attributes, whatever order the fields came in.
+        reader = new ProtoReader(span);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field != WireSpan.EventsField || wireType != ProtoReader.LengthDelimited)
+            {
+                reader.Skip(wireType);
+                continue;
+            }
+
+            var evt = new ProtoReader(reader.ReadLengthDelimited());
+            while (evt.TryReadTag(out var eventField, out var eventWire))
+            {
+                if (eventField != WireSpan.EventAttributesField || eventWire != ProtoReader.LengthDelimited)
+                {
+                    evt.Skip(eventWire);
+                    continue;
+                }
+
+                if (!WireSpan.TryReadKeyValue(evt.ReadLengthDelimited(), out var key, out var value))
+                {
+                    return false;
+                }
+
+                _searchText.AddRaw(KeyIdForWrite(_strings.Get(key)), value, spanAttribute: false);
+            }
+        }
+
+        _searchText.EndRaw();
+        return true;
+    }
+
+    private bool LinksAreSimple(ReadOnlySpan<byte> span) => VisitLinkAttributes(span, null, string.Empty, 0);
+
+    private void RecordLinkKeys(ReadOnlySpan<byte> span, string service, long seen, CatalogueDelta catalogue) =>
+        VisitLinkAttributes(span, catalogue, service, seen);
+
+    /// <summary>Walks the links' attributes (into the catalogue when one is given); false when one needs the object path.</summary>
+    private bool VisitLinkAttributes(ReadOnlySpan<byte> span, CatalogueDelta? catalogue, string service, long seen)
+    {
+        var reader = new ProtoReader(span);
+        while (reader.TryReadTag(out var field, out var wireType))
+        {
+            if (field != WireSpan.LinksField || wireType != ProtoReader.LengthDelimited)
+            {
+                reader.Skip(wireType);
+                continue;
+            }
+
+            var link = new ProtoReader(reader.ReadLengthDelimited());
+            while (link.TryReadTag(out var linkField, out var linkWire))
+            {
+                if (linkField != WireSpan.LinkAttributesField || linkWire != ProtoReader.LengthDelimited)
+                {
+                    link.Skip(linkWire);
+                    continue;
+                }
+
+                if (!WireSpan.TryReadKeyValue(link.ReadLengthDelimited(), out var key, out var value))
+                {
+                    return false;
+                }
+
+                catalogue?.Key(service, _strings.Get(key), value.Type, AttributeTarget.Link, seen);
+            }
+        }
+
+        return true;
+    }
+
+    private static string ReadString(ReadOnlySpan<byte> utf8) => utf8.IsEmpty ? string.Empty : System.Text.Encoding.UTF8.GetString(utf8);
+
+    /// <summary>DuckDB.NET's appender takes <see cref="Span{T}"/> only; it copies and never writes the bytes.</summary>
+    private static Span<byte> Writable(ReadOnlySpan<byte> bytes) => MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(bytes), bytes.Length);
+
+    /// <summary>What one batch's span rows gather on the way: new resources and scopes, catalogue entries, trace summaries.</summary>
+    private sealed class SpanWriteState(long batchNewest)
+    {
+        public long BatchNewest { get; } = batchNewest;
+
+        public Dictionary<Resource, ResourceEntry> BatchResources { get; } = new(ReferenceEqualityComparer.Instance);
+
+        public Dictionary<InstrumentationScope, ScopeEntry> BatchScopes { get; } = new(ReferenceEqualityComparer.Instance);
+
+        public List<ResourceEntry> NewResources { get; } = [];
+
+        public List<ScopeEntry> NewScopes { get; } = [];
+
+        public CatalogueDelta Catalogue { get; } = new();
+
+        public Dictionary<TraceId, TraceAggregate> Traces { get; } = [];
+
+        public byte[] TraceIdBytes { get; } = new byte[TraceId.ByteLength];
+
+        public void AddToTrace(TraceId traceId, long start, long end, bool isRoot, string service, string name, bool isError)
+        {
+            if (Traces.TryGetValue(traceId, out var aggregate))
+            {
+                aggregate.Add(start, end, isRoot, service, name, isError);
+            }
+            else
+            {
+                Traces.Add(traceId, new TraceAggregate(start, end, isRoot, service, name, isError));
+            }
+        }
+    }
+
+    /// <summary>
+    /// UTF-8 names and keys as strings, each distinct one allocated once: a batch repeats a few hundred of them on
+    /// every span. Bounded like <see cref="Utf8(string)"/> so a sender minting unique names cannot grow it forever.
+    /// </summary>
+    private sealed class Utf8Strings
+    {
+        private readonly Dictionary<int, List<(byte[] Utf8, string Text)>> _byHash = [];
+        private int _count;
+
+        public string Get(ReadOnlySpan<byte> utf8)
+        {
+            if (utf8.IsEmpty)
+            {
+                return string.Empty;
+            }
+
+            var hash = new HashCode();
+            hash.AddBytes(utf8);
+            var key = hash.ToHashCode();
+            if (_byHash.TryGetValue(key, out var entries))
+            {
+                foreach (var (bytes, text) in entries)
+                {
+                    if (utf8.SequenceEqual(bytes))
+                    {
+                        return text;
+                    }
+                }
+            }
+            else
+            {
+                if (_count >= 100_000)
+                {
+                    _byHash.Clear();
+                    _count = 0;
+                }
+
+                entries = new List<(byte[], string)>(1);
+                _byHash[key] = entries;
+            }
+
+            var created = System.Text.Encoding.UTF8.GetString(utf8);
+            entries.Add((utf8.ToArray(), created));
+            _count++;
+            return created;
+        }
+    }
+}
