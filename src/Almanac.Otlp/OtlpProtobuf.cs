@@ -25,6 +25,15 @@ public static class OtlpProtobuf
     public static ExportTraceServiceRequest ParseTraceRequest(ReadOnlySpan<byte> bytes) =>
         Parse<ExportTraceServiceRequest>(bytes, AnyValueDepthGuard.Check);
 
+    /// <summary>
+    /// Parses trace export bytes that were already accepted (by <see cref="ParseTraceRequest"/> or
+    /// <see cref="OtlpTraceScanner"/>), such as a write-ahead-log record: the same recursion limit, so anything
+    /// accepted parses again, without repeating the attribute depth check.
+    /// </summary>
+    /// <exception cref="OtlpFormatException">The bytes are not a valid <c>ExportTraceServiceRequest</c>.</exception>
+    public static ExportTraceServiceRequest ParseAcceptedTraceRequest(ReadOnlySpan<byte> bytes) =>
+        Parse<ExportTraceServiceRequest>(bytes, static _ => { });
+
     /// <summary>Parses an OTLP/HTTP or gRPC protobuf logs export body; same failure rules as <see cref="ParseTraceRequest"/>.</summary>
     public static ExportLogsServiceRequest ParseLogsRequest(ReadOnlySpan<byte> bytes) =>
         Parse<ExportLogsServiceRequest>(bytes, AnyValueDepthGuard.Check);

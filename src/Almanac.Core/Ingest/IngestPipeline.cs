@@ -1,6 +1,8 @@
 using System.Threading.Channels;
 using Almanac.Core.Model;
 using Almanac.Core.Storage;
+using Almanac.Otlp;
+using Almanac.Otlp.Json;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Proto.Collector.Logs.V1;
@@ -10,10 +12,12 @@ using OpenTelemetry.Proto.Collector.Trace.V1;
 namespace Almanac.Core.Ingest;
 
 /// <summary>
-/// The transport-agnostic ingest service: receivers (gRPC, HTTP/protobuf, HTTP/JSON) hand it decoded requests and
-/// map its <see cref="IngestResult"/> to their protocol. All three signals share one write-ahead log and one store write path. Flow: validate → append to the write-ahead log (fsync,
-/// group-committed) → acknowledge → batch in the background into the store, whose checkpoint tells replay where
-/// to resume after a crash.
+/// The transport-agnostic ingest service: receivers (gRPC, HTTP/protobuf, HTTP/JSON) hand it requests — protobuf
+/// trace exports as the bytes received, everything else decoded — and map its <see cref="IngestResult"/> to their
+/// protocol. All three signals share one write-ahead log and one store write path. Flow: validate → append to the
+/// write-ahead log (fsync, group-committed) → acknowledge → batch in the background into the store, whose
+/// checkpoint tells replay where to resume after a crash. Spans wait for the store as encoded requests, not objects:
+/// they are decoded only when the batch that writes them is built.
 /// </summary>
 public sealed class IngestPipeline : IAsyncDisposable
 {
@@ -72,7 +76,37 @@ public sealed class IngestPipeline : IAsyncDisposable
         _state = PipelineState.Running;
     }
 
-    /// <summary>Validates and durably accepts a trace export. Returns only after the accepted spans are fsynced.</summary>
+    /// <summary>
+    /// Validates and durably accepts a protobuf trace export given as the bytes received (OTLP/gRPC, OTLP/HTTP after
+    /// gunzip). Returns only after the accepted spans are fsynced. When every span is valid — the usual case — the
+    /// bytes themselves go to the write-ahead log and wait for the store; no protobuf objects are built until then.
+    /// </summary>
+    /// <exception cref="OtlpFormatException">The bytes are not a valid <c>ExportTraceServiceRequest</c>.</exception>
+    public Task<IngestResult> ExportTracesAsync(ReadOnlyMemory<byte> protobuf)
+    {
+        var scan = OtlpTraceScanner.Scan(protobuf.Span);
+        if (NotRunning() is { } refused)
+        {
+            return Task.FromResult(refused);
+        }
+
+        if (scan.RejectedSpans > 0)
+        {
+            // Rare: parse, let the flattener drop the invalid spans, and log the re-encoded rest.
+            return ExportTracesAsync(OtlpProtobuf.ParseTraceRequest(protobuf.Span));
+        }
+
+        var request = protobuf[..scan.Length];
+        if (scan.Length < protobuf.Length)
+        {
+            // Bytes after a top-level end-group tag are not part of the request; hold (and count) only what is.
+            request = request.ToArray();
+        }
+
+        return AppendAsync(TracesRecord, request, DurableItem.OfTraces(request, scan.Spans), 0, null);
+    }
+
+    /// <summary>Validates and durably accepts a decoded trace export (OTLP/JSON). Returns only after the accepted spans are fsynced.</summary>
     public Task<IngestResult> ExportTracesAsync(ExportTraceServiceRequest request)
     {
         if (NotRunning() is { } refused)
@@ -80,8 +114,15 @@ public sealed class IngestPipeline : IAsyncDisposable
             return Task.FromResult(refused);
         }
 
+        // The flattener validates and removes invalid spans from the request, so what is logged is what was accepted.
         var flat = TraceRequestFlattener.Flatten(request);
-        return AppendAsync(TracesRecord, request, DurableItem.Of(flat.Spans), flat.RejectedSpans, flat.RejectionMessage);
+        if (flat.Spans.Count == 0)
+        {
+            return Task.FromResult(IngestResult.Accepted(flat.RejectedSpans, flat.RejectionMessage));
+        }
+
+        var encoded = request.ToByteArray();
+        return AppendAsync(TracesRecord, encoded, DurableItem.OfTraces(encoded, flat.Spans.Count), flat.RejectedSpans, flat.RejectionMessage);
     }
 
     /// <summary>Validates and durably accepts a logs export. Returns only after the accepted records are fsynced.</summary>
@@ -112,14 +153,25 @@ public sealed class IngestPipeline : IAsyncDisposable
         ? null
         : new IngestResult(IngestStatus.Unavailable, 0, _state == PipelineState.Starting ? "Almanac is starting up" : "Almanac is shutting down");
 
-    private async Task<IngestResult> AppendAsync(byte recordType, IMessage request, DurableItem item, long rejected, string? rejectionMessage)
+    private Task<IngestResult> AppendAsync(byte recordType, IMessage request, DurableItem item, long rejected, string? rejectionMessage)
+    {
+        if (item.Count == 0 && item.Metrics.Count == 0)
+        {
+            return Task.FromResult(IngestResult.Accepted(rejected, rejectionMessage));
+        }
+
+        return AppendAsync(recordType, request.ToByteArray(), item, rejected, rejectionMessage);
+    }
+
+    private async Task<IngestResult> AppendAsync(byte recordType, ReadOnlyMemory<byte> encoded, DurableItem item, long rejected, string? rejectionMessage)
     {
         if (item.Count == 0 && item.Metrics.Count == 0)
         {
             return IngestResult.Accepted(rejected, rejectionMessage);
         }
 
-        var size = request.CalculateSize();
+        // Traces are held as these bytes until stored; logs and metrics as objects of about this encoded size.
+        var size = encoded.Length;
         var pending = Interlocked.Add(ref _pendingBytes, size);
         // One request alone may exceed the budget (else it could never be accepted); beyond that, refuse.
         if (pending > _options.MaxPendingBytes && pending != size)
@@ -128,12 +180,9 @@ public sealed class IngestPipeline : IAsyncDisposable
             return new IngestResult(IngestStatus.Overloaded, 0, "Almanac's storage is behind; retry later");
         }
 
-        var payload = new byte[size + 1];
-        payload[0] = recordType;
-        request.WriteTo(payload.AsSpan(1));
         try
         {
-            await _wal!.AppendAsync(payload, item with { Bytes = size });
+            await _wal!.AppendAsync(recordType, encoded, item with { Bytes = size });
         }
         catch (Exception ex) when (ex is ObjectDisposedException or IOException or ChannelClosedException)
         {
@@ -189,7 +238,8 @@ public sealed class IngestPipeline : IAsyncDisposable
             switch (record.Payload[0])
             {
                 case TracesRecord:
-                    batch.Add(DurableItem.Of(TraceRequestFlattener.Flatten(ExportTraceServiceRequest.Parser.ParseFrom(body)).Spans));
+                    // With ingest's recursion limit: a record the receive path accepted must parse again.
+                    batch.AddSpans(TraceRequestFlattener.Flatten(OtlpProtobuf.ParseAcceptedTraceRequest(body)).Spans);
                     break;
                 case LogsRecord:
                     batch.Add(DurableItem.Of(LogsRequestFlattener.Flatten(ExportLogsServiceRequest.Parser.ParseFrom(body)).Logs));
@@ -205,7 +255,7 @@ public sealed class IngestPipeline : IAsyncDisposable
 
             if (batch.Count >= _options.MaxBatchItems)
             {
-                await _store.WriteAsync(batch.Build(end), cancellationToken);
+                await _store.WriteAsync(batch.Build(end, _logger), cancellationToken);
                 Interlocked.Exchange(ref _storedCheckpoint, end);
                 batch = new BatchBuilder();
             }
@@ -213,7 +263,7 @@ public sealed class IngestPipeline : IAsyncDisposable
 
         if (records > 0)
         {
-            await _store.WriteAsync(batch.Build(end), cancellationToken);
+            await _store.WriteAsync(batch.Build(end, _logger), cancellationToken);
             Interlocked.Exchange(ref _storedCheckpoint, end);
             _logger.LogInformation("Recovered {Records} acknowledged export(s) from the write-ahead log", records);
         }
@@ -251,7 +301,7 @@ public sealed class IngestPipeline : IAsyncDisposable
                 continue;
             }
 
-            await WriteWithRetryAsync(batch.Build(checkpoint));
+            await WriteWithRetryAsync(batch.Build(checkpoint, _logger));
             Interlocked.Add(ref _pendingBytes, -bytes);
             _wal!.DeleteBefore(StoredCheckpoint);
         }
@@ -282,19 +332,25 @@ public sealed class IngestPipeline : IAsyncDisposable
         }
     }
 
-    /// <summary>What one acknowledged export adds to the store; <see cref="Count"/> is spans, log records or metric points.</summary>
-    private sealed record DurableItem(List<SpanData> Spans, List<LogRecordData> Logs, List<MetricData> Metrics, int Count, long Bytes, long EndPosition)
+    /// <summary>
+    /// What one acknowledged export adds to the store; <see cref="Count"/> is spans, log records or metric points.
+    /// Spans travel as their encoded request (<see cref="TraceRequest"/>), so nothing of a request but its bytes lives
+    /// through the fsync, the batching interval and the store write before it.
+    /// </summary>
+    private sealed record DurableItem(ReadOnlyMemory<byte> TraceRequest, List<LogRecordData> Logs, List<MetricData> Metrics, int Count, long Bytes, long EndPosition)
     {
-        public static DurableItem Of(List<SpanData> spans) => new(spans, [], [], spans.Count, 0, 0);
+        public static DurableItem OfTraces(ReadOnlyMemory<byte> request, int spans) => new(request, [], [], spans, 0, 0);
 
-        public static DurableItem Of(List<LogRecordData> logs) => new([], logs, [], logs.Count, 0, 0);
+        public static DurableItem Of(List<LogRecordData> logs) => new(default, logs, [], logs.Count, 0, 0);
 
-        public static DurableItem Of(List<MetricData> metrics, int points) => new([], [], metrics, points, 0, 0);
+        public static DurableItem Of(List<MetricData> metrics, int points) => new(default, [], metrics, points, 0, 0);
     }
 
     /// <summary>Gathers acknowledged exports of any signal into one store write.</summary>
     private sealed class BatchBuilder
     {
+        private readonly List<ReadOnlyMemory<byte>> _traceRequests = [];
+
         public List<SpanData> Spans { get; } = [];
 
         public List<LogRecordData> Logs { get; } = [];
@@ -306,12 +362,42 @@ public sealed class IngestPipeline : IAsyncDisposable
 
         public void Add(DurableItem item)
         {
-            Spans.AddRange(item.Spans);
+            if (!item.TraceRequest.IsEmpty)
+            {
+                _traceRequests.Add(item.TraceRequest);
+            }
+
             Logs.AddRange(item.Logs);
             Metrics.AddRange(item.Metrics);
             Count += item.Count;
         }
 
-        public TelemetryBatch Build(long checkpoint) => new(Spans, Logs, Metrics, checkpoint);
+        /// <summary>Spans already decoded (replay decodes each record as it reads it).</summary>
+        public void AddSpans(List<SpanData> spans)
+        {
+            Spans.AddRange(spans);
+            Count += spans.Count;
+        }
+
+        /// <summary>Decodes the gathered trace requests — only now, right before the write — and builds the batch.</summary>
+        public TelemetryBatch Build(long checkpoint, ILogger logger)
+        {
+            foreach (var request in _traceRequests)
+            {
+                try
+                {
+                    Spans.AddRange(TraceRequestFlattener.Flatten(OtlpProtobuf.ParseAcceptedTraceRequest(request.Span)).Spans);
+                }
+                catch (OtlpFormatException ex)
+                {
+                    // Cannot happen for bytes the scanner or the serializer produced; if it does, one request must
+                    // not stop every later one from being stored.
+                    logger.LogCritical(ex, "An acknowledged trace export of {Bytes} bytes could not be decoded for storage and was skipped", request.Length);
+                }
+            }
+
+            _traceRequests.Clear();
+            return new(Spans, Logs, Metrics, checkpoint);
+        }
     }
 }

@@ -1,4 +1,5 @@
 using Almanac.Core.Model;
+using Almanac.Otlp;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Resource.V1;
@@ -15,8 +16,6 @@ public sealed record FlattenResult(List<SpanData> Spans, int RejectedSpans, stri
 /// </summary>
 public static class TraceRequestFlattener
 {
-    private const int MaxReasons = 3;
-
     public static FlattenResult Flatten(ExportTraceServiceRequest request)
     {
         var spans = new List<SpanData>();
@@ -42,9 +41,9 @@ public static class TraceRequestFlattener
                     {
                         rejected++;
                         rejectedHere++;
-                        if ((reasons ??= []).Count < MaxReasons)
+                        if ((reasons ??= []).Count < SpanIdRules.MaxReasons)
                         {
-                            reasons.Add($"resourceSpans[{r}].scopeSpans[{s}].spans[{i}]: {reason}");
+                            reasons.Add(SpanIdRules.Path(r, s, i, reason));
                         }
 
                         continue;
@@ -63,7 +62,7 @@ public static class TraceRequestFlattener
         string? message = null;
         if (rejected > 0)
         {
-            message = $"{rejected} span(s) rejected: {string.Join("; ", reasons!)}{(rejected > reasons!.Count ? "; ..." : string.Empty)}";
+            message = SpanIdRules.Message(rejected, reasons!);
         }
 
         return new FlattenResult(spans, rejected, message);
@@ -71,32 +70,20 @@ public static class TraceRequestFlattener
 
     private static string? Validate(OpenTelemetry.Proto.Trace.V1.Span span, out TraceId traceId, out SpanId spanId, out SpanId parentId)
     {
+        traceId = default;
         spanId = default;
         parentId = default;
-        if (!TraceId.TryRead(span.TraceId.Span, out traceId))
+        // The rules and their words live in SpanIdRules, shared with the raw-bytes scanner of the receive path.
+        if (SpanIdRules.Check(span.TraceId.Span, span.SpanId.Span, span.ParentSpanId.Span) is { } reason)
         {
-            return $"trace id must be 16 bytes, got {span.TraceId.Length}";
+            return reason;
         }
 
-        if (traceId.IsEmpty)
+        TraceId.TryRead(span.TraceId.Span, out traceId);
+        SpanId.TryRead(span.SpanId.Span, out spanId);
+        if (!span.ParentSpanId.IsEmpty)
         {
-            return "trace id is all zeros";
-        }
-
-        if (!SpanId.TryRead(span.SpanId.Span, out spanId))
-        {
-            return $"span id must be 8 bytes, got {span.SpanId.Length}";
-        }
-
-        if (spanId.IsEmpty)
-        {
-            return "span id is all zeros";
-        }
-
-        // An all-zero parent id is how some exporters say "no parent"; treat it like an empty one.
-        if (!span.ParentSpanId.IsEmpty && !SpanId.TryRead(span.ParentSpanId.Span, out parentId))
-        {
-            return $"parent span id must be empty or 8 bytes, got {span.ParentSpanId.Length}";
+            SpanId.TryRead(span.ParentSpanId.Span, out parentId);
         }
 
         return null;

@@ -22,6 +22,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
     public const int MaxPayloadBytes = 512 * 1024 * 1024;
     private const string SegmentExtension = ".wal";
     private const int MaxGroup = 4096;
+    private const int NoPrefix = -1;
 
     private readonly string _directory;
     private readonly long _segmentBytes;
@@ -74,14 +75,23 @@ public sealed class WriteAheadLog : IAsyncDisposable
     }
 
     /// <summary>Appends one record; completes with the position just past it once it is on disk.</summary>
-    public Task<long> AppendAsync(ReadOnlyMemory<byte> payload, object? state)
+    public Task<long> AppendAsync(ReadOnlyMemory<byte> payload, object? state) => Append(NoPrefix, payload, state);
+
+    /// <summary>
+    /// Appends one record whose payload is <paramref name="prefix"/> followed by <paramref name="body"/>, so a caller
+    /// can log bytes it received (a record type before them) without copying them into a new array.
+    /// </summary>
+    public Task<long> AppendAsync(byte prefix, ReadOnlyMemory<byte> body, object? state) => Append(prefix, body, state);
+
+    private Task<long> Append(int prefix, ReadOnlyMemory<byte> body, object? state)
     {
-        if (payload.Length is 0 or > MaxPayloadBytes)
+        var length = (long)body.Length + (prefix == NoPrefix ? 0 : 1);
+        if (length is 0 or > MaxPayloadBytes)
         {
-            throw new ArgumentOutOfRangeException(nameof(payload), $"A record holds 1 to {MaxPayloadBytes} bytes.");
+            throw new ArgumentOutOfRangeException(nameof(body), $"A record holds 1 to {MaxPayloadBytes} bytes.");
         }
 
-        var pending = new PendingAppend(payload, state, new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new PendingAppend(prefix, body, state, new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_appends.Writer.TryWrite(pending))
         {
             throw new ObjectDisposedException(nameof(WriteAheadLog), "The write-ahead log is closed.");
@@ -252,6 +262,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
     {
         var group = new List<PendingAppend>(MaxGroup);
         var header = new byte[HeaderSize];
+        var crc = new Crc32();
         var reader = _appends.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
@@ -267,17 +278,30 @@ public sealed class WriteAheadLog : IAsyncDisposable
             {
                 for (var i = 0; i < group.Count; i++)
                 {
-                    var payload = group[i].Payload;
-                    if (_active.Position > 0 && _active.Position + HeaderSize + payload.Length > _segmentBytes)
+                    var (prefix, body) = (group[i].Prefix, group[i].Body);
+                    var length = body.Length + (prefix == NoPrefix ? 0 : 1);
+                    if (_active.Position > 0 && _active.Position + HeaderSize + length > _segmentBytes)
                     {
                         Rotate(_activeBase + _active.Position);
                         groupStart = 0;
                     }
 
-                    BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)payload.Length);
-                    BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), Crc32.HashToUInt32(payload.Span));
+                    crc.Reset();
+                    if (prefix != NoPrefix)
+                    {
+                        crc.Append([(byte)prefix]);
+                    }
+
+                    crc.Append(body.Span);
+                    BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)length);
+                    BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), crc.GetCurrentHashAsUInt32());
                     _active.Write(header);
-                    _active.Write(payload.Span);
+                    if (prefix != NoPrefix)
+                    {
+                        _active.WriteByte((byte)prefix);
+                    }
+
+                    _active.Write(body.Span);
                     ends[i] = _activeBase + _active.Position;
                 }
 
@@ -330,7 +354,8 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
     }
 
-    private sealed record PendingAppend(ReadOnlyMemory<byte> Payload, object? State, TaskCompletionSource<long> Completion);
+    /// <summary>A queued append: <see cref="Prefix"/> is the payload's first byte, or <see cref="NoPrefix"/>.</summary>
+    private sealed record PendingAppend(int Prefix, ReadOnlyMemory<byte> Body, object? State, TaskCompletionSource<long> Completion);
 }
 
 /// <summary>One intact record: where it starts, where the next one starts, and its bytes.</summary>

@@ -13,35 +13,34 @@ namespace Almanac.Server.Receivers;
 /// <summary>
 /// OTLP/gRPC <c>opentelemetry.proto.collector.trace.v1.TraceService/Export</c>. Bound with a raw-bytes request
 /// marshaller instead of the generated one so that a malformed message is our INVALID_ARGUMENT with a clear
-/// message rather than the framework's generic deserialization failure.
+/// message rather than the framework's generic deserialization failure — and so the pipeline gets the bytes
+/// themselves, which it validates and logs without decoding them into objects.
 /// </summary>
 internal sealed class OtlpGrpcTraceReceiver(IngestPipeline pipeline, IngestAdmission admission) : RawTraceServiceBase
 {
     public override async Task<ExportTraceServiceResponse> Export(byte[] request, ServerCallContext context) =>
-        OtlpResponses.TraceResponse(await OtlpGrpc.ExportAsync(admission, context, request, OtlpProtobuf.ParseTraceRequest, pipeline.ExportTracesAsync));
+        OtlpResponses.TraceResponse(await OtlpGrpc.ExportAsync(admission, context, request, static bytes => bytes, bytes => pipeline.ExportTracesAsync(bytes)));
 }
 
 /// <summary>OTLP/gRPC <c>opentelemetry.proto.collector.logs.v1.LogsService/Export</c>, bound like the trace service.</summary>
 internal sealed class OtlpGrpcLogsReceiver(IngestPipeline pipeline, IngestAdmission admission) : RawLogsServiceBase
 {
     public override async Task<ExportLogsServiceResponse> Export(byte[] request, ServerCallContext context) =>
-        OtlpResponses.LogsResponse(await OtlpGrpc.ExportAsync(admission, context, request, OtlpProtobuf.ParseLogsRequest, pipeline.ExportLogsAsync));
+        OtlpResponses.LogsResponse(await OtlpGrpc.ExportAsync(admission, context, request, static bytes => OtlpProtobuf.ParseLogsRequest(bytes), pipeline.ExportLogsAsync));
 }
 
 /// <summary>OTLP/gRPC <c>opentelemetry.proto.collector.metrics.v1.MetricsService/Export</c>, bound like the trace service.</summary>
 internal sealed class OtlpGrpcMetricsReceiver(IngestPipeline pipeline, IngestAdmission admission) : RawMetricsServiceBase
 {
     public override async Task<ExportMetricsServiceResponse> Export(byte[] request, ServerCallContext context) =>
-        OtlpResponses.MetricsResponse(await OtlpGrpc.ExportAsync(admission, context, request, OtlpProtobuf.ParseMetricsRequest, pipeline.ExportMetricsAsync));
+        OtlpResponses.MetricsResponse(await OtlpGrpc.ExportAsync(admission, context, request, static bytes => OtlpProtobuf.ParseMetricsRequest(bytes), pipeline.ExportMetricsAsync));
 }
 
 /// <summary>What the three gRPC export methods share: admission, decoding, and mapping outcomes to status codes.</summary>
 internal static class OtlpGrpc
 {
-    public delegate T Parser<T>(ReadOnlySpan<byte> bytes);
-
     public static async Task<IngestResult> ExportAsync<T>(IngestAdmission admission, ServerCallContext context, byte[] request,
-        Parser<T> parse, Func<T, Task<IngestResult>> export)
+        Func<byte[], T> parse, Func<T, Task<IngestResult>> export)
     {
         using var lease = await admission.AcquireAsync(context.CancellationToken);
         if (!lease.IsAcquired)
@@ -50,17 +49,17 @@ internal static class OtlpGrpc
             throw new RpcException(new Grpc.Core.Status(StatusCode.ResourceExhausted, busy.Message!), RetryTrailers(busy));
         }
 
-        T decoded;
+        IngestResult result;
         try
         {
-            decoded = parse(request);
+            // Trace exports are validated by the pipeline itself (it reads the raw bytes), so both steps can refuse.
+            result = await export(parse(request));
         }
         catch (OtlpFormatException ex)
         {
             throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, ex.Message));
         }
 
-        var result = await export(decoded);
         return result.Status switch
         {
             IngestStatus.Accepted => result,

@@ -19,9 +19,10 @@ namespace Almanac.Server.Receivers;
 /// </summary>
 internal static class OtlpHttpReceiver
 {
+    // Protobuf trace bodies go to the pipeline as bytes: it validates them and logs them as received.
     private static readonly Signal Traces = new(
-        static (body, json) => json ? OtlpJson.ParseTraceRequest(body) : OtlpProtobuf.ParseTraceRequest(body),
-        static (pipeline, request) => pipeline.ExportTracesAsync((ExportTraceServiceRequest)request),
+        static (body, json) => json ? OtlpJson.ParseTraceRequest(body) : body,
+        static (pipeline, request) => request is byte[] protobuf ? pipeline.ExportTracesAsync(protobuf) : pipeline.ExportTracesAsync((ExportTraceServiceRequest)request),
         static (result, json) => json ? OtlpResponses.PartialSuccessJson("rejectedSpans", result) : OtlpResponses.TraceResponse(result).ToByteArray());
 
     private static readonly Signal Logs = new(
@@ -99,11 +100,11 @@ internal static class OtlpHttpReceiver
             return;
         }
 
-        IMessage export;
+        IngestResult result;
         try
         {
             var body = await BoundedGzip.ReadAllAsync(request.Body, gzip, options.MaxRequestBytes, context.RequestAborted);
-            export = signal.Parse(body, json);
+            result = await signal.Export(pipeline, signal.Parse(body, json));
         }
         catch (PayloadTooLargeException)
         {
@@ -122,7 +123,6 @@ internal static class OtlpHttpReceiver
             return;
         }
 
-        var result = await signal.Export(pipeline, export);
         switch (result.Status)
         {
             case IngestStatus.Accepted:
@@ -150,7 +150,7 @@ internal static class OtlpHttpReceiver
 
     /// <summary>How one OTLP signal is decoded, ingested and answered.</summary>
     private sealed record Signal(
-        Func<byte[], bool, IMessage> Parse,
-        Func<IngestPipeline, IMessage, Task<IngestResult>> Export,
+        Func<byte[], bool, object> Parse,
+        Func<IngestPipeline, object, Task<IngestResult>> Export,
         Func<IngestResult, bool, byte[]> Response);
 }

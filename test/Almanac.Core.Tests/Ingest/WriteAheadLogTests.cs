@@ -42,6 +42,21 @@ public sealed class WriteAheadLogTests : IDisposable
     }
 
     [Fact]
+    public async Task AppendWithPrefix_ReadsBackAsOneRecordThatPassesItsChecksum()
+    {
+        await using (var wal = WriteAheadLog.Open(_dir))
+        {
+            wal.Start((_, _) => { });
+            await wal.AppendAsync((byte)'#', Payload("received bytes"), null);
+            await wal.AppendAsync(Payload("plain"), null);
+            await wal.AppendAsync((byte)'!', ReadOnlyMemory<byte>.Empty, null);
+        }
+
+        await using var reopened = WriteAheadLog.Open(_dir);
+        Assert.Equal(["#received bytes", "plain", "!"], reopened.ReadFrom(0).Select(Text));
+    }
+
+    [Fact]
     public async Task ConcurrentAppends_AreAllDurableAndReportedInLogOrder()
     {
         var ends = new ConcurrentQueue<long>();

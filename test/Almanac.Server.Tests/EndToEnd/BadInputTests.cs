@@ -174,6 +174,28 @@ public sealed class BadInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TruncatedOrInvalidUtf8Protobuf_Is400_ThenTheWholeRequestIsStoredExactly()
+    {
+        // The receive path validates the raw bytes without decoding them: what it refuses and what it stores must
+        // be exactly what a protobuf parser makes of them.
+        var (request, traceId) = OtlpRequests.OneTrace("raw-svc");
+        var bytes = request.ToByteArray();
+        var name = Encoding.UTF8.GetBytes(request.ResourceSpans[0].ScopeSpans[0].Spans[0].Name);
+        var invalidUtf8 = (byte[])bytes.Clone();
+        invalidUtf8[bytes.AsSpan().IndexOf(name)] = 0xFF;
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(OtlpRequests.Content(bytes[..^3], "application/x-protobuf"))).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(OtlpRequests.Content(invalidUtf8, "application/x-protobuf"))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(OtlpRequests.Content(bytes, "application/x-protobuf"))).Status);
+
+        var trace = await _query.WaitForTraceAsync(traceId.ToHex(), minSpans: 2);
+        Assert.Equal(
+            request.ResourceSpans[0].ScopeSpans[0].Spans.Select(s => s.Name).Order(),
+            trace.GetProperty("spans").EnumerateArray().Select(s => s.GetProperty("operationName").GetString()).Order());
+        await AssertHealthyAndCanaryIntactAsync();
+    }
+
+    [Fact]
     public async Task InvalidIds_PartialSuccessRejectsThemAndKeepsTheRest()
     {
         var (request, traceId) = OtlpRequests.OneTrace("partial-svc");
