@@ -26,13 +26,14 @@ public static class OtlpProtobuf
         Parse<ExportTraceServiceRequest>(bytes, AnyValueDepthGuard.Check);
 
     /// <summary>
-    /// Parses trace export bytes that were already accepted (by <see cref="ParseTraceRequest"/> or
-    /// <see cref="OtlpTraceScanner"/>), such as a write-ahead-log record: the same recursion limit, so anything
-    /// accepted parses again, without repeating the attribute depth check.
+    /// Parses bytes that were already accepted (by <see cref="ParseTraceRequest"/> or <see cref="OtlpTraceScanner"/>),
+    /// or a part of them such as a span, resource or scope the store reads from a write-ahead-log record: ingest's
+    /// recursion limit, so attributes nested as deep as ingest allows parse again, without repeating the depth check.
     /// </summary>
-    /// <exception cref="OtlpFormatException">The bytes are not a valid <c>ExportTraceServiceRequest</c>.</exception>
-    public static ExportTraceServiceRequest ParseAcceptedTraceRequest(ReadOnlySpan<byte> bytes) =>
-        Parse<ExportTraceServiceRequest>(bytes, static _ => { });
+    /// <exception cref="OtlpFormatException">The bytes are not a valid <typeparamref name="T"/>.</exception>
+    public static T ParseAccepted<T>(ReadOnlySpan<byte> bytes)
+        where T : IMessage<T>, new() =>
+        Parse<T>(bytes, static _ => { });
 
     /// <summary>Parses an OTLP/HTTP or gRPC protobuf logs export body; same failure rules as <see cref="ParseTraceRequest"/>.</summary>
     public static ExportLogsServiceRequest ParseLogsRequest(ReadOnlySpan<byte> bytes) =>

@@ -1,3 +1,4 @@
+using Almanac.Otlp;
 using System.Globalization;
 using System.Text;
 using Almanac.Core.Model;
@@ -213,11 +214,7 @@ public sealed partial class DuckDbStore
             var time = reader.GetInt64(1);
             var resource = GetResource(connection, reader.GetInt64(3));
             var scope = GetScope(connection, reader.GetInt64(4));
-            LogRecord record;
-            using (var proto = reader.GetStream(5))
-            {
-                record = LogRecord.Parser.ParseFrom(proto);
-            }
+            var record = OtlpProtobuf.ParseAccepted<LogRecord>(ReadBytes(reader, 5));
 
             // The ids were validated at ingest (empty or the right length), so these reads cannot fail on stored data.
             TraceId.TryRead(record.TraceId.Span, out var traceId);

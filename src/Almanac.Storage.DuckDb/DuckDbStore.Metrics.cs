@@ -239,7 +239,7 @@ public sealed partial class DuckDbStore
             var headerKey = Convert.ToBase64String(headerBytes);
             if (!headers.TryGetValue(headerKey, out var header))
             {
-                header = Metric.Parser.ParseFrom(headerBytes);
+                header = OtlpProtobuf.ParseAccepted<Metric>(headerBytes);
                 headers.Add(headerKey, header);
             }
 

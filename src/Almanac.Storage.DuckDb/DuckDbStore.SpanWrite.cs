@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using Almanac.Core.Model;
 using Almanac.Core.Storage;
+using Almanac.Otlp;
+using Almanac.Otlp.Json;
 using Almanac.Otlp.Wire;
 using DuckDB.NET.Data;
 using Google.Protobuf;
@@ -121,7 +123,7 @@ public sealed partial class DuckDbStore
                     if (f == 1 && w == ProtoReader.LengthDelimited)
                     {
                         // A message field sent twice merges, as the generated parser does.
-                        resource.MergeFrom(fields.ReadLengthDelimited());
+                        resource.MergeFrom(OtlpProtobuf.ParseAccepted<Resource>(fields.ReadLengthDelimited()));
                     }
                     else if (f == 3 && w == ProtoReader.LengthDelimited)
                     {
@@ -161,7 +163,7 @@ public sealed partial class DuckDbStore
         {
             if (f == 1 && w == ProtoReader.LengthDelimited)
             {
-                scope.MergeFrom(fields.ReadLengthDelimited());
+                scope.MergeFrom(OtlpProtobuf.ParseAccepted<InstrumentationScope>(fields.ReadLengthDelimited()));
             }
             else if (f == 3 && w == ProtoReader.LengthDelimited)
             {
@@ -253,9 +255,9 @@ public sealed partial class DuckDbStore
             Span span;
             try
             {
-                span = Span.Parser.ParseFrom(bytes);
+                span = OtlpProtobuf.ParseAccepted<Span>(bytes);
             }
-            catch (InvalidProtocolBufferException)
+            catch (OtlpFormatException)
             {
                 return false;
             }

@@ -1,3 +1,4 @@
+using Almanac.Otlp;
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Security.Cryptography;
@@ -951,12 +952,8 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
     private static ResourceEntry ReadResource(DbDataReader reader)
     {
-        Resource resource;
-        using (var proto = reader.GetStream(6))
-        {
-            resource = Resource.Parser.ParseFrom(proto);
-        }
-
+        // Read back with ingest's recursion limit: attributes nest as deep as ingest accepted them.
+        var resource = OtlpProtobuf.ParseAccepted<Resource>(ReadBytes(reader, 6));
         return new ResourceEntry(reader.GetInt64(0), reader.GetInt64(1), resource, reader.GetString(2), reader.GetString(3),
             reader.GetFieldValue<List<string>>(4), reader.GetFieldValue<List<string>>(5));
     }
@@ -975,11 +972,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
             throw new InvalidDataException($"Span references missing scope {id}.");
         }
 
-        InstrumentationScope scope;
-        using (var proto = reader.GetStream(1))
-        {
-            scope = InstrumentationScope.Parser.ParseFrom(proto);
-        }
+        var scope = OtlpProtobuf.ParseAccepted<InstrumentationScope>(ReadBytes(reader, 1));
 
         entry = new ScopeEntry(id, reader.GetInt64(2), scope, reader.GetString(0));
         return _scopes.GetOrAdd(id, entry);

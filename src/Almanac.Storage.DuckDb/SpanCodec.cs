@@ -1,3 +1,4 @@
+using Almanac.Otlp;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Almanac.Core.Model;
@@ -151,7 +152,8 @@ internal sealed class SpanCodec
     public static Span Decode(byte[] proto, TraceId traceId, ulong spanId, ulong parentSpanId, string name,
         long start, long duration, sbyte kind, string attributeText, string attributeTypes, Func<int, string> keyOf)
     {
-        var span = Span.Parser.ParseFrom(proto);
+        // Ingest's recursion limit, not the parser's default: attributes nest as deep as ingest accepted them.
+        var span = OtlpProtobuf.ParseAccepted<Span>(proto);
         if (span.TraceId.IsEmpty && !traceId.IsEmpty)
         {
             span.TraceId = ByteString.CopyFrom(traceId.ToBytes());

@@ -62,7 +62,7 @@ public sealed class OtlpTraceScannerTests
         }
 
         return expected is null
-            || OtlpProtobuf.ParseAcceptedTraceRequest(bytes.AsSpan(0, length)).Equals(OtlpProtobuf.ParseTraceRequest(bytes));
+            || OtlpProtobuf.ParseAccepted<ExportTraceServiceRequest>(bytes.AsSpan(0, length)).Equals(OtlpProtobuf.ParseTraceRequest(bytes));
     }
 
     private static void AssertAgrees(byte[] bytes, bool accepted)

@@ -43,7 +43,7 @@ public sealed class DuckDbWireSpanTests : IAsyncLifetime
         await _store.WriteAsync(new TelemetryBatch([], [Request(spanBytes)], [], [], 1));
 
         var stored = Assert.Single((await _store.GetTraceAsync(traceId))!.Spans);
-        Assert.Equal(Span.Parser.ParseFrom(spanBytes), stored.Span);
+        Assert.Equal(Almanac.Otlp.OtlpProtobuf.ParseAccepted<Span>(spanBytes), stored.Span);
         Assert.Equal("wire", stored.ServiceName);
         Assert.Equal("wire.scope", stored.Scope.Name);
     }
@@ -132,6 +132,18 @@ public sealed class DuckDbWireSpanTests : IAsyncLifetime
         ["attribute value with two members"] = id => Concat(
             Full(id).ToByteArray(),
             Field(9, Concat(Field(1, "two"u8.ToArray()), Field(2, Concat(Field(1, "text"u8.ToArray()), Varint(3, 5)))))),
+        ["attributes nested as deep as ingest accepts"] = id =>
+        {
+            var value = new AnyValue { StringValue = "bottom" };
+            for (var depth = 1; depth < Almanac.Otlp.Json.OtlpJson.MaxAnyValueDepth; depth++)
+            {
+                value = new AnyValue { ArrayValue = new ArrayValue { Values = { value } } };
+            }
+
+            var span = Full(id);
+            span.Attributes.Add(new KeyValue { Key = "deep", Value = value });
+            return span.ToByteArray();
+        },
         ["no attributes, events without attributes"] = id =>
         {
             var span = CreateSpan(id);

@@ -16,8 +16,8 @@ namespace Almanac.Core.Ingest;
 /// trace exports as the bytes received, everything else decoded — and map its <see cref="IngestResult"/> to their
 /// protocol. All three signals share one write-ahead log and one store write path. Flow: validate → append to the
 /// write-ahead log (fsync, group-committed) → acknowledge → batch in the background into the store, whose
-/// checkpoint tells replay where to resume after a crash. Spans wait for the store as encoded requests, not objects:
-/// they are decoded only when the batch that writes them is built.
+/// checkpoint tells replay where to resume after a crash. Spans wait for the store as encoded requests, not objects,
+/// and the store reads them from the wire format (<see cref="TelemetryBatch.TraceRequests"/>).
 /// </summary>
 public sealed class IngestPipeline : IAsyncDisposable
 {
@@ -238,8 +238,8 @@ public sealed class IngestPipeline : IAsyncDisposable
             switch (record.Payload[0])
             {
                 case TracesRecord:
-                    // With ingest's recursion limit: a record the receive path accepted must parse again.
-                    batch.AddSpans(TraceRequestFlattener.Flatten(OtlpProtobuf.ParseAcceptedTraceRequest(body)).Spans);
+                    // Handed to the store as logged, like the live path: it reads spans from the wire format.
+                    batch.Add(DurableItem.OfTraces(record.Payload.AsMemory(1), OtlpTraceScanner.Scan(body).Spans));
                     break;
                 case LogsRecord:
                     batch.Add(DurableItem.Of(LogsRequestFlattener.Flatten(ExportLogsServiceRequest.Parser.ParseFrom(body)).Logs));
@@ -255,7 +255,7 @@ public sealed class IngestPipeline : IAsyncDisposable
 
             if (batch.Count >= _options.MaxBatchItems)
             {
-                await _store.WriteAsync(batch.Build(end, _logger), cancellationToken);
+                await _store.WriteAsync(batch.Build(end), cancellationToken);
                 Interlocked.Exchange(ref _storedCheckpoint, end);
                 batch = new BatchBuilder();
             }
@@ -263,7 +263,7 @@ public sealed class IngestPipeline : IAsyncDisposable
 
         if (records > 0)
         {
-            await _store.WriteAsync(batch.Build(end, _logger), cancellationToken);
+            await _store.WriteAsync(batch.Build(end), cancellationToken);
             Interlocked.Exchange(ref _storedCheckpoint, end);
             _logger.LogInformation("Recovered {Records} acknowledged export(s) from the write-ahead log", records);
         }
@@ -301,7 +301,7 @@ public sealed class IngestPipeline : IAsyncDisposable
                 continue;
             }
 
-            await WriteWithRetryAsync(batch.Build(checkpoint, _logger));
+            await WriteWithRetryAsync(batch.Build(checkpoint));
             Interlocked.Add(ref _pendingBytes, -bytes);
             _wal!.DeleteBefore(StoredCheckpoint);
         }
@@ -351,8 +351,6 @@ public sealed class IngestPipeline : IAsyncDisposable
     {
         private readonly List<ReadOnlyMemory<byte>> _traceRequests = [];
 
-        public List<SpanData> Spans { get; } = [];
-
         public List<LogRecordData> Logs { get; } = [];
 
         public List<MetricData> Metrics { get; } = [];
@@ -372,32 +370,7 @@ public sealed class IngestPipeline : IAsyncDisposable
             Count += item.Count;
         }
 
-        /// <summary>Spans already decoded (replay decodes each record as it reads it).</summary>
-        public void AddSpans(List<SpanData> spans)
-        {
-            Spans.AddRange(spans);
-            Count += spans.Count;
-        }
-
-        /// <summary>Decodes the gathered trace requests — only now, right before the write — and builds the batch.</summary>
-        public TelemetryBatch Build(long checkpoint, ILogger logger)
-        {
-            foreach (var request in _traceRequests)
-            {
-                try
-                {
-                    Spans.AddRange(TraceRequestFlattener.Flatten(OtlpProtobuf.ParseAcceptedTraceRequest(request.Span)).Spans);
-                }
-                catch (OtlpFormatException ex)
-                {
-                    // Cannot happen for bytes the scanner or the serializer produced; if it does, one request must
-                    // not stop every later one from being stored.
-                    logger.LogCritical(ex, "An acknowledged trace export of {Bytes} bytes could not be decoded for storage and was skipped", request.Length);
-                }
-            }
-
-            _traceRequests.Clear();
-            return new(Spans, Logs, Metrics, checkpoint);
-        }
+        /// <summary>The batch: trace requests still encoded, so the store reads spans straight from them.</summary>
+        public TelemetryBatch Build(long checkpoint) => new([], _traceRequests, Logs, Metrics, checkpoint);
     }
 }

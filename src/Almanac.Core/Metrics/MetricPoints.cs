@@ -1,3 +1,4 @@
+using Almanac.Otlp;
 using Almanac.Core.Storage;
 using OpenTelemetry.Proto.Metrics.V1;
 
@@ -47,11 +48,11 @@ public static class MetricPoints
     {
         switch (header.DataCase)
         {
-            case Metric.DataOneofCase.Gauge: header.Gauge.DataPoints.Add(NumberDataPoint.Parser.ParseFrom(point)); break;
-            case Metric.DataOneofCase.Sum: header.Sum.DataPoints.Add(NumberDataPoint.Parser.ParseFrom(point)); break;
-            case Metric.DataOneofCase.Histogram: header.Histogram.DataPoints.Add(HistogramDataPoint.Parser.ParseFrom(point)); break;
-            case Metric.DataOneofCase.ExponentialHistogram: header.ExponentialHistogram.DataPoints.Add(ExponentialHistogramDataPoint.Parser.ParseFrom(point)); break;
-            case Metric.DataOneofCase.Summary: header.Summary.DataPoints.Add(SummaryDataPoint.Parser.ParseFrom(point)); break;
+            case Metric.DataOneofCase.Gauge: header.Gauge.DataPoints.Add(OtlpProtobuf.ParseAccepted<NumberDataPoint>(point)); break;
+            case Metric.DataOneofCase.Sum: header.Sum.DataPoints.Add(OtlpProtobuf.ParseAccepted<NumberDataPoint>(point)); break;
+            case Metric.DataOneofCase.Histogram: header.Histogram.DataPoints.Add(OtlpProtobuf.ParseAccepted<HistogramDataPoint>(point)); break;
+            case Metric.DataOneofCase.ExponentialHistogram: header.ExponentialHistogram.DataPoints.Add(OtlpProtobuf.ParseAccepted<ExponentialHistogramDataPoint>(point)); break;
+            case Metric.DataOneofCase.Summary: header.Summary.DataPoints.Add(OtlpProtobuf.ParseAccepted<SummaryDataPoint>(point)); break;
             default: throw new InvalidDataException("Stored metric has no type.");
         }
     }
