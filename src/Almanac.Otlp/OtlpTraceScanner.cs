@@ -696,7 +696,19 @@ public static class OtlpTraceScanner
         }
 
         /// <summary>A varint of at most 10 bytes; Google.Protobuf reads 32-bit fields the same way, dropping high bits.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private ulong ReadVarint()
+        {
+            // Most tags and lengths are one byte.
+            if (_pos < _limit && _data[_pos] < 0x80)
+            {
+                return _data[_pos++];
+            }
+
+            return ReadLongVarint();
+        }
+
+        private ulong ReadLongVarint()
         {
             ulong value = 0;
             for (var shift = 0; shift < 70; shift += 7)

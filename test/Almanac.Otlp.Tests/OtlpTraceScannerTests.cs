@@ -202,6 +202,31 @@ public sealed class OtlpTraceScannerTests
     }
 
     [Fact]
+    public void Scan_NestingAroundTheRecursionLimit_SameAsObjectPath()
+    {
+        // Unknown groups inside a span (itself 3 levels down), nested to just below, at and just past the limit.
+        for (var levels = OtlpProtobuf.RecursionLimit - 6; levels <= OtlpProtobuf.RecursionLimit; levels++)
+        {
+            var groups = Group(100);
+            for (var i = 1; i < levels; i++)
+            {
+                groups = Group(100, groups);
+            }
+
+            var bytes = Request(Span(Id(16), Id(8), null, groups));
+            Assert.True(Agrees(bytes), $"{levels} nested groups");
+        }
+
+        // Kvlists past the AnyValue bound in a branch a later oneof field replaces: only the parser's own
+        // recursion limit can refuse these.
+        for (var depth = 62; depth <= 68; depth++)
+        {
+            var bytes = Request(Span(Id(16), Id(8), null, Attribute(Concat(NestedKvlist(depth), Len(1, "x"u8.ToArray())))));
+            Assert.True(Agrees(bytes), $"kvlist depth {depth}");
+        }
+    }
+
+    [Fact]
     public void Scan_UnknownFieldsAndGroups_SkippedButChecked()
     {
         var nested = Group(100);

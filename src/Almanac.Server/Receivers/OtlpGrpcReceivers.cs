@@ -1,3 +1,4 @@
+using System.Buffers;
 using Almanac.Core.Ingest;
 using Almanac.Otlp;
 using Almanac.Otlp.Json;
@@ -86,7 +87,17 @@ internal static class OtlpGrpc
             MethodType.Unary,
             serviceFullName,
             "Export",
-            Marshallers.Create(static (byte[] bytes) => bytes, static (byte[] bytes) => bytes),
+            new Marshaller<byte[]>(
+                static (bytes, context) => context.Complete(bytes),
+                // The request is copied over in full, so the array need not be zeroed first (the framework's
+                // PayloadAsNewBuffer would): that is one memset of every request's size saved.
+                static context =>
+                {
+                    var payload = context.PayloadAsReadOnlySequence();
+                    var bytes = GC.AllocateUninitializedArray<byte>(checked((int)payload.Length));
+                    payload.CopyTo(bytes);
+                    return bytes;
+                }),
             Marshallers.Create(static (TResponse r) => r.ToByteArray(), bytes => responseParser.ParseFrom(bytes)));
 }
 
