@@ -242,10 +242,10 @@ public sealed class IngestPipeline : IAsyncDisposable
                     batch.Add(DurableItem.OfTraces(record.Payload.AsMemory(1), OtlpTraceScanner.Scan(body).Spans));
                     break;
                 case LogsRecord:
-                    batch.Add(DurableItem.Of(LogsRequestFlattener.Flatten(ExportLogsServiceRequest.Parser.ParseFrom(body)).Logs));
+                    batch.Add(DurableItem.Of(LogsRequestFlattener.Flatten(OtlpProtobuf.ParseAccepted<ExportLogsServiceRequest>(body)).Logs));
                     break;
                 case MetricsRecord:
-                    var metrics = MetricsRequestFlattener.Flatten(ExportMetricsServiceRequest.Parser.ParseFrom(body));
+                    var metrics = MetricsRequestFlattener.Flatten(OtlpProtobuf.ParseAccepted<ExportMetricsServiceRequest>(body));
                     batch.Add(DurableItem.Of(metrics.Metrics, metrics.PointCount));
                     break;
                 default:
