@@ -354,52 +354,29 @@ public sealed partial class DuckDbStore
     private bool BuildSearchText(ReadOnlySpan<byte> span)
     {
         _searchText.BeginRaw();
-        var reader = new ProtoReader(span);
-        while (reader.TryReadTag(out var field, out var wireType))
+        // Event attributes after all span attributes, whatever order the fields came in.
+        if (!AddToSearchText(new WireAttributes(span, WireSpan.AttributesField, 0), spanAttributes: true)
+            || !AddToSearchText(new WireAttributes(span, WireSpan.EventsField, WireSpan.EventAttributesField), spanAttributes: false))
         {
-            if (field != WireSpan.AttributesField || wireType != ProtoReader.LengthDelimited)
-            {
-                reader.Skip(wireType);
-                continue;
-            }
+            return false;
+        }
 
-            if (!WireSpan.TryReadKeyValue(reader.ReadLengthDelimited(), out var key, out var value))
+        _searchText.EndRaw();
+        return true;
+    }
+
+    private bool AddToSearchText(WireAttributes attributes, bool spanAttributes)
+    {
+        while (attributes.MoveNext(out var keyValue))
+        {
+            if (!WireSpan.TryReadKeyValue(keyValue, out var key, out var value))
             {
                 return false;
             }
 
-            _searchText.AddRaw(KeyIdForWrite(_strings.Get(key)), value, spanAttribute: true);
+            _searchText.AddRaw(KeyIdForWrite(_strings.Get(key)), value, spanAttributes);
         }
 
-        // Event attributes after all span attributes, whatever order the fields came in.
-        reader = new ProtoReader(span);
-        while (reader.TryReadTag(out var field, out var wireType))
-        {
-            if (field != WireSpan.EventsField || wireType != ProtoReader.LengthDelimited)
-            {
-                reader.Skip(wireType);
-                continue;
-            }
-
-            var evt = new ProtoReader(reader.ReadLengthDelimited());
-            while (evt.TryReadTag(out var eventField, out var eventWire))
-            {
-                if (eventField != WireSpan.EventAttributesField || eventWire != ProtoReader.LengthDelimited)
-                {
-                    evt.Skip(eventWire);
-                    continue;
-                }
-
-                if (!WireSpan.TryReadKeyValue(evt.ReadLengthDelimited(), out var key, out var value))
-                {
-                    return false;
-                }
-
-                _searchText.AddRaw(KeyIdForWrite(_strings.Get(key)), value, spanAttribute: false);
-            }
-        }
-
-        _searchText.EndRaw();
         return true;
     }
 
@@ -411,31 +388,15 @@ public sealed partial class DuckDbStore
     /// <summary>Walks the links' attributes (into the catalogue when one is given); false when one needs the object path.</summary>
     private bool VisitLinkAttributes(ReadOnlySpan<byte> span, CatalogueDelta? catalogue, string service, long seen)
     {
-        var reader = new ProtoReader(span);
-        while (reader.TryReadTag(out var field, out var wireType))
+        var attributes = new WireAttributes(span, WireSpan.LinksField, WireSpan.LinkAttributesField);
+        while (attributes.MoveNext(out var keyValue))
         {
-            if (field != WireSpan.LinksField || wireType != ProtoReader.LengthDelimited)
+            if (!WireSpan.TryReadKeyValue(keyValue, out var key, out var value))
             {
-                reader.Skip(wireType);
-                continue;
+                return false;
             }
 
-            var link = new ProtoReader(reader.ReadLengthDelimited());
-            while (link.TryReadTag(out var linkField, out var linkWire))
-            {
-                if (linkField != WireSpan.LinkAttributesField || linkWire != ProtoReader.LengthDelimited)
-                {
-                    link.Skip(linkWire);
-                    continue;
-                }
-
-                if (!WireSpan.TryReadKeyValue(link.ReadLengthDelimited(), out var key, out var value))
-                {
-                    return false;
-                }
-
-                catalogue?.Key(service, _strings.Get(key), value.Type, AttributeTarget.Link, seen);
-            }
+            catalogue?.Key(service, _strings.Get(key), value.Type, AttributeTarget.Link, seen);
         }
 
         return true;

@@ -193,3 +193,73 @@ internal ref struct WireSpan
         return !reader.TryReadTag(out _, out _);
     }
 }
+
+/// <summary>
+/// The attributes of a span (<c>attributes</c>) or of its events or links (<c>events[].attributes</c>,
+/// <c>links[].attributes</c>), read one KeyValue at a time from the span's encoding in field order.
+/// </summary>
+internal ref struct WireAttributes
+{
+    private readonly int _outerField;
+    private readonly int _innerField;
+    private ProtoReader _outer;
+    private ProtoReader _inner;
+    private bool _inInner;
+
+    /// <param name="span">The span's encoding.</param>
+    /// <param name="outerField">The span field: <see cref="WireSpan.AttributesField"/>, <see cref="WireSpan.EventsField"/> or <see cref="WireSpan.LinksField"/>.</param>
+    /// <param name="innerField">For events and links, their attributes field; 0 for the span's own attributes.</param>
+    public WireAttributes(ReadOnlySpan<byte> span, int outerField, int innerField)
+    {
+        _outer = new ProtoReader(span);
+        _inner = default;
+        _outerField = outerField;
+        _innerField = innerField;
+        _inInner = false;
+    }
+
+    /// <summary>The next attribute's KeyValue encoding; false when there are no more.</summary>
+    public bool MoveNext(out ReadOnlySpan<byte> keyValue)
+    {
+        while (true)
+        {
+            if (_inInner)
+            {
+                while (_inner.TryReadTag(out var field, out var wireType))
+                {
+                    if (field == _innerField && wireType == ProtoReader.LengthDelimited)
+                    {
+                        keyValue = _inner.ReadLengthDelimited();
+                        return true;
+                    }
+
+                    _inner.Skip(wireType);
+                }
+
+                _inInner = false;
+            }
+
+            if (!_outer.TryReadTag(out var outerField, out var outerWire))
+            {
+                keyValue = default;
+                return false;
+            }
+
+            if (outerField != _outerField || outerWire != ProtoReader.LengthDelimited)
+            {
+                _outer.Skip(outerWire);
+                continue;
+            }
+
+            var payload = _outer.ReadLengthDelimited();
+            if (_innerField == 0)
+            {
+                keyValue = payload;
+                return true;
+            }
+
+            _inner = new ProtoReader(payload);
+            _inInner = true;
+        }
+    }
+}
