@@ -38,6 +38,7 @@ internal sealed class BatchFilter
     // The salts of the split-block Bloom filter as Parquet specifies it: one odd multiplier per 32-bit word of a block.
     private static readonly uint[] Salts = [0x47b6137bU, 0x44974d91U, 0x8824ad5bU, 0xa2b7289dU, 0x705495c7U, 0x2df1424bU, 0x9efc4947U, 0x5c6bfb31U];
 
+    private readonly int _groupSpans;
     private readonly HashSet<ulong> _items = new();
     private readonly byte[] _scratch = new byte[8];
     private int _nextBatch = 1;
@@ -60,6 +61,12 @@ internal sealed class BatchFilter
         Operation = 3,
         Resource = 4,
     }
+
+    /// <summary>Tests close groups sooner, to get many batches out of few spans.</summary>
+    public BatchFilter(int groupSpans = GroupSpans) => _groupSpans = groupSpans;
+
+    /// <summary>Spans after which a group is closed.</summary>
+    public int GroupSize => _groupSpans;
 
     /// <summary>Continues numbering after the stored batches (a restart always opens a new group).</summary>
     public void Load(IReadOnlyList<SpanBatchInfo> stored) =>
@@ -147,7 +154,7 @@ internal sealed class BatchFilter
 
         _spans += _pendingSpans;
         index.Put(_open!);
-        if (_spans >= GroupSpans)
+        if (_spans >= _groupSpans)
         {
             _open = null;
         }

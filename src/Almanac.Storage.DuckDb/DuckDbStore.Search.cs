@@ -14,8 +14,11 @@ namespace Almanac.Storage.DuckDb;
 /// </summary>
 public sealed partial class DuckDbStore
 {
-    /// <summary>Spans in the first group of batches a search reads; each further group is twice as large.</summary>
-    private const int FirstChunkSpans = 32_768;
+    /// <summary>
+    /// Full batches in the first group of batches a search reads (each further group is twice as large): one
+    /// statement costs a few milliseconds whatever it reads, so a group is worth a couple of batches.
+    /// </summary>
+    private const int FirstChunkBatches = 2;
 
     /// <summary>Trace ids per summary lookup: the ART index on traces answers an IN list of this size directly.</summary>
     private const int TraceLookupChunk = 256;
@@ -153,7 +156,7 @@ public sealed partial class DuckDbStore
         var best = new TopTraces(query.Limit);
         var (batchesRead, spansRead, lookups) = (0, 0L, 0);
         var next = 0;
-        var chunkSpans = (long)FirstChunkSpans;
+        var chunkSpans = (long)FirstChunkBatches * _batchFilter.GroupSize;
         while (next < candidates.Count && !best.Beats(candidates[next].MaxStart))
         {
             // The next group: newest batches first, up to chunkSpans spans (at least one batch).
