@@ -50,6 +50,7 @@ internal static class SearchProbe
         Console.WriteLine($"wrote {totalSpans:N0} spans in {writeMs.Count} batches of {batchSize:N0}: {totalSpans / wall.Elapsed.TotalSeconds:N0} spans/s, "
             + $"{cpu.TotalMilliseconds * 1000 / totalSpans:F1} µs CPU/span (incl. generation), batch commit p50 {Pct(writeMs, 50):F1} ms");
         ReportBytes(path, totalSpans);
+        ReportFilterCost(new ArrivalGenerator(seed: 8).NextBatch(Math.Min(batchSize, 50_000)));
 
         // Reopened: filters come from span_batches, as after a restart.
         await using var reader = new DuckDbStore(path);
@@ -111,6 +112,42 @@ internal static class SearchProbe
         var filterBytes = reader.GetInt64(1);
         Console.WriteLine($"span_batches: {rows} rows, filters {filterBytes / (double)totalSpans:F2} bytes/span ({filterBytes / 1024.0 / 1024.0:F1} MiB, held in memory too); "
             + $"database file {new FileInfo(path).Length / (double)totalSpans:F1} bytes/span");
+    }
+
+    /// <summary>What the filter adds to a write: hashing each span's pairs and names, and building the filter, per span.</summary>
+    private static void ReportFilterCost(List<SpanData> batch)
+    {
+        var keys = new Dictionary<string, int>(StringComparer.Ordinal);
+        int KeyId(string key) => keys.TryGetValue(key, out var id) ? id : keys[key] = keys.Count + 1;
+        var text = new SearchText();
+        double textOnly = double.MaxValue, withFilter = double.MaxValue;
+        for (var round = 0; round < 5; round++)
+        {
+            var t = Stopwatch.StartNew();
+            foreach (var span in batch)
+            {
+                text.Build(span.Span.Attributes, span.Span.Events, KeyId);
+            }
+
+            textOnly = Math.Min(textOnly, t.Elapsed.TotalMilliseconds);
+            var filter = new BatchFilter();
+            filter.Begin();
+            t.Restart();
+            foreach (var span in batch)
+            {
+                text.Build(span.Span.Attributes, span.Span.Events, KeyId);
+                filter.AddSpan(span.ServiceName, span.Span.Name, 1, span.StartTimeUnixNano, span.DurationNanos, text);
+            }
+
+            var built = filter.BuildFilter();
+            withFilter = Math.Min(withFilter, t.Elapsed.TotalMilliseconds);
+            if (built.Length == 0)
+            {
+                throw new InvalidOperationException("empty filter");
+            }
+        }
+
+        Console.WriteLine($"filter cost at write: {(withFilter - textOnly) * 1000 / batch.Count:F2} µs/span (search text alone {textOnly * 1000 / batch.Count:F2} µs/span; best of 5, {batch.Count:N0} spans)");
     }
 
     // Nearest rank, as bench/Almanac.Bench reports.

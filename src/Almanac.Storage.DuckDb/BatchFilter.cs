@@ -130,7 +130,7 @@ internal sealed class BatchFilter
             return;
         }
 
-        var filter = Build(_items);
+        var filter = BuildFilter();
         using var command = writer.CreateCommand();
         command.CommandText = "INSERT OR REPLACE INTO span_batches VALUES ($1, $2, $3, $4, $5, $6)";
         command.Parameters.Add(new DuckDBParameter(_open!.Batch));
@@ -142,6 +142,9 @@ internal sealed class BatchFilter
         command.ExecuteNonQuery();
         _open = new SpanBatchInfo(_open.Batch, _minStart, _maxStart, _maxDuration, _spans + _pendingSpans, filter);
     }
+
+    /// <summary>The filter over the open group's items so far.</summary>
+    public byte[] BuildFilter() => Build(_items);
 
     /// <summary>After the commit: publishes the group to searches and closes it once it is big enough.</summary>
     public void Committed(SpanBatches index)
