@@ -228,31 +228,32 @@ public sealed partial class DuckDbStore
     /// </summary>
     private int ReadChunk(DuckDBConnection connection, string where, List<object> parameters, TraceQuery query, List<SpanBatchInfo> chunk, TopTraces best)
     {
-        var numbers = chunk.Select(b => b.Batch).Order().ToList();
-        var sql = new StringBuilder("SELECT trace_id, max(start_ns) AS bound FROM spans WHERE ").Append(where);
-        // The overall range lets zone maps skip everything else (batches are stored in number order); the runs make it exact.
-        sql.Append(" AND batch BETWEEN ").Append(numbers[0].ToString(CultureInfo.InvariantCulture))
-            .Append(" AND ").Append(numbers[^1].ToString(CultureInfo.InvariantCulture)).Append(" AND (");
-        var first = true;
-        for (var i = 0; i < numbers.Count;)
+        // One branch per run of consecutive batch numbers, each with its own batch and start range: zone maps skip
+        // on such a conjunction, whereas an OR of ranges (or one range spanning the gaps) measured as a scan of
+        // everything between the first and the last batch.
+        var sorted = chunk.OrderBy(b => b.Batch).ToList();
+        var sql = new StringBuilder("SELECT trace_id, max(start_ns) AS bound FROM (");
+        for (var i = 0; i < sorted.Count;)
         {
             var j = i;
-            while (j + 1 < numbers.Count && numbers[j + 1] == numbers[j] + 1)
+            while (j + 1 < sorted.Count && sorted[j + 1].Batch == sorted[j].Batch + 1)
             {
                 j++;
             }
 
-            sql.Append(first ? string.Empty : " OR ").Append("batch BETWEEN ").Append(numbers[i].ToString(CultureInfo.InvariantCulture))
-                .Append(" AND ").Append(numbers[j].ToString(CultureInfo.InvariantCulture));
-            first = false;
+            var run = sorted.GetRange(i, j - i + 1);
+            var low = Math.Max(query.StartTimeMinUnixNano, run.Min(b => b.MinStart));
+            var high = Math.Min(query.StartTimeMaxUnixNano, run.Max(b => b.MaxStart));
+            sql.Append(i == 0 ? string.Empty : " UNION ALL ")
+                .Append("SELECT trace_id, start_ns FROM spans WHERE ").Append(where)
+                .Append(" AND batch BETWEEN ").Append(run[0].Batch.ToString(CultureInfo.InvariantCulture))
+                .Append(" AND ").Append(run[^1].Batch.ToString(CultureInfo.InvariantCulture))
+                .Append(" AND start_ns BETWEEN ").Append(low.ToString(CultureInfo.InvariantCulture))
+                .Append(" AND ").Append(high.ToString(CultureInfo.InvariantCulture));
             i = j + 1;
         }
 
-        var low = Math.Max(query.StartTimeMinUnixNano, chunk.Min(b => b.MinStart));
-        var high = Math.Min(query.StartTimeMaxUnixNano, chunk.Max(b => b.MaxStart));
-        sql.Append(") AND start_ns BETWEEN ").Append(low.ToString(CultureInfo.InvariantCulture))
-            .Append(" AND ").Append(high.ToString(CultureInfo.InvariantCulture))
-            .Append(" GROUP BY trace_id");
+        sql.Append(") GROUP BY trace_id");
 
         var found = new List<(TraceId Id, long Bound)>();
         using (var command = Command(connection, sql.ToString(), parameters.ToArray()))
