@@ -125,8 +125,9 @@ internal sealed class BatchFilter
     /// <summary>Writes (or rewrites) the group's row inside the batch's transaction.</summary>
     public void Write(DuckDBConnection writer)
     {
-        if (_pendingSpans == 0 && _spans == 0)
+        if (_pendingSpans == 0)
         {
+            // A write without spans (logs or metrics only) leaves the group's row as it is.
             return;
         }
 
@@ -150,7 +151,7 @@ internal sealed class BatchFilter
     public void Committed(SpanBatches index)
     {
         _pending = null;
-        if (_pendingSpans == 0 && _spans == 0)
+        if (_pendingSpans == 0)
         {
             return;
         }
