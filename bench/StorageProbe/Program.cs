@@ -9,7 +9,8 @@ using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Resource.V1;
 using OpenTelemetry.Proto.Trace.V1;
 
-// Usage: StorageProbe [spans=1000000] [batch=10000] [directory=/tmp/almanac-probe]
+// Usage: StorageProbe [spans=1000000] [batch=10000] [directory=/tmp/almanac-probe] [all|duckdb|sqlite|file|search] [repeats]
+// (search: SearchProbe.cs, trace search with and without batch pruning)
 // Appends realistic spans (10-span traces, 8 services, HTTP/DB attributes, some events) and reports ingest rate,
 // bytes on disk per span, trace-by-id and attribute-search latency for DuckDB, and ingest/size/lookup for SQLite
 // and a plain length-prefixed protobuf file as comparison points.
@@ -23,6 +24,11 @@ if (Directory.Exists(directory))
 }
 
 Directory.CreateDirectory(directory);
+if (only == "search")
+{
+    await SearchProbe.RunAsync(totalSpans, batchSize, directory, args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 30);
+    return;
+}
 
 var generator = new SpanGenerator(seed: 42);
 Console.WriteLine($"spans={totalSpans} batch={batchSize} dir={directory}");

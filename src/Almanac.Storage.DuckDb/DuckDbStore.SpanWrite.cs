@@ -294,7 +294,9 @@ public sealed partial class DuckDbStore
             .AppendValue(_searchText.Text)
             .AppendValue(_searchText.Types)
             .AppendValue(_codec.EncodeRaw(bytes, fields, _searchText.Rebuildable, start, duration))
+            .AppendValue((int?)_batchFilter.Batch)
             .EndRow();
+        _batchFilter.AddSpan(service, name, group.ResourceEntry.Id, start, duration, _searchText);
 
         state.AddToTrace(traceId, start, end, parentId.IsEmpty, service, name, fields.StatusCode == (int)Status.Types.StatusCode.Error);
         return true;
@@ -335,7 +337,9 @@ public sealed partial class DuckDbStore
             .AppendValue(_searchText.Text)
             .AppendValue(_searchText.Types)
             .AppendValue(_codec.Encode(data, stripAttributes: _searchText.Rebuildable))
+            .AppendValue((int?)_batchFilter.Batch)
             .EndRow();
+        _batchFilter.AddSpan(data.ServiceName, span.Name, resource.Id, data.StartTimeUnixNano, data.DurationNanos, _searchText);
 
         state.AddToTrace(data.TraceId, data.StartTimeUnixNano, data.EndTimeUnixNano, data.ParentSpanId.IsEmpty, data.ServiceName, span.Name, data.IsError);
     }

@@ -49,6 +49,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
     // Writer-only state (guarded by _writeLock).
     private readonly SpanCodec _codec = new();
     private readonly SearchText _searchText = new();
+    private readonly BatchFilter _batchFilter;
     private readonly Dictionary<string, byte[]> _utf8 = new(StringComparer.Ordinal);
     private readonly Dictionary<long, ResourceEntry> _resourcesByHash = new();
     private readonly Dictionary<long, ScopeEntry> _scopesByHash = new();
@@ -77,9 +78,13 @@ public sealed partial class DuckDbStore : ITelemetryStore
     {
     }
 
-    /// <summary>Lets tests checkpoint after every batch instead of after 64 MB of WAL.</summary>
-    internal DuckDbStore(string databaseFilePath, ILogger<DuckDbStore>? logger, long backgroundCheckpointWalBytes)
+    /// <summary>
+    /// Lets tests checkpoint after every batch instead of after 64 MB of WAL, and close search batches after a few
+    /// spans instead of <see cref="BatchFilter.GroupSpans"/>.
+    /// </summary>
+    internal DuckDbStore(string databaseFilePath, ILogger<DuckDbStore>? logger, long backgroundCheckpointWalBytes, int batchGroupSpans = BatchFilter.GroupSpans)
     {
+        _batchFilter = new BatchFilter(batchGroupSpans);
         _backgroundCheckpointWalBytes = backgroundCheckpointWalBytes;
         _databaseFilePath = databaseFilePath;
         // A new file is created in DuckDB's newest storage format: only that one has ZSTD compression, which the
@@ -106,6 +111,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         Execute(_writer, "INSERT INTO schema_version SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM schema_version)", Schema.Version);
         Execute(_writer, Schema.CreateStaging);
         LoadIdMaps(_writer);
+        LoadBatches(_writer);
         _logger?.LogDebug("DuckDB span store opened at {ConnectionString}", _connectionString);
     }, cancellationToken);
 
@@ -219,6 +225,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         var traces = state.Traces;
 
         _newKeyIds.Clear();
+        _batchFilter.Begin();
         using var transaction = writer.BeginTransaction();
         Execute(writer, "DELETE FROM temp.main.trace_batch");
         using (var appender = writer.CreateAppender("spans"))
@@ -292,7 +299,9 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
         Execute(writer, "INSERT INTO ingest_state VALUES (0, $1) ON CONFLICT (id) DO UPDATE SET checkpoint = excluded.checkpoint",
             batch.Checkpoint);
+        _batchFilter.Write(writer);
         transaction.Commit();
+        _batchFilter.Committed(_spanBatches);
 
         // Only now that the rows are durable may the caches claim they exist.
         foreach (var r in newResources)
@@ -597,98 +606,6 @@ public sealed partial class DuckDbStore : ITelemetryStore
         return result.Count == 0 ? null : new TraceData(traceId, result);
     }, cancellationToken);
 
-    public Task<IReadOnlyList<TraceId>> FindTraceIdsAsync(TraceQuery query, CancellationToken cancellationToken = default) => Read<IReadOnlyList<TraceId>>(connection =>
-    {
-        if (query.Limit <= 0)
-        {
-            return [];
-        }
-
-        var parameters = new List<object>();
-        string P(object value)
-        {
-            parameters.Add(value);
-            return "$" + parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-
-        var where = new StringBuilder();
-        where.Append("start_ns >= ").Append(P(query.StartTimeMinUnixNano))
-            .Append(" AND start_ns <= ").Append(P(query.StartTimeMaxUnixNano));
-        if (!string.IsNullOrEmpty(query.ServiceName))
-        {
-            where.Append(" AND service = ").Append(P(query.ServiceName));
-        }
-
-        if (!string.IsNullOrEmpty(query.OperationName))
-        {
-            where.Append(" AND name = ").Append(P(query.OperationName));
-        }
-
-        if (query.SpanKind is { } kind)
-        {
-            where.Append(" AND kind = ").Append(P((sbyte)kind));
-        }
-
-        if (query.DurationMinNanos is { } min)
-        {
-            where.Append(" AND duration_ns >= ").Append(P(min));
-        }
-
-        if (query.DurationMaxNanos is { } max)
-        {
-            where.Append(" AND duration_ns <= ").Append(P(max));
-        }
-
-        foreach (var (key, value) in query.Attributes)
-        {
-            // Resources are few: resolve which match first so each span row only compares an id.
-            var resourceIds = MatchingResources(connection, key, value);
-            var keyId = KeyIdForSearch(connection, key);
-            where.Append(" AND (");
-            if (resourceIds.Count > 0)
-            {
-                where.Append("resource_id IN (").AppendJoin(", ", resourceIds.Select(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture)))
-                    .Append(") OR ");
-            }
-
-            if (keyId is { } known)
-            {
-                P(SearchText.Needle(known, value));
-                where.Append(Schema.SpanAttributeMatch(parameters.Count)).Append(')');
-            }
-            else
-            {
-                // No span ever had this key, so only the resources can match.
-                where.Append("false)");
-            }
-        }
-
-        var sql = "SELECT t.trace_id FROM traces t SEMI JOIN (SELECT trace_id FROM spans WHERE " + where
-            + ") m ON t.trace_id = m.trace_id ORDER BY t.start_ns DESC, t.trace_id LIMIT " + P(query.Limit);
-        using var command = Command(connection, sql, parameters.ToArray());
-        using var reader = command.ExecuteReader();
-        var ids = new List<TraceId>();
-        while (reader.Read())
-        {
-            ids.Add(ReadTraceId(reader, 0));
-        }
-
-        return ids;
-    }, cancellationToken);
-
-    private static List<long> MatchingResources(DuckDBConnection connection, string key, string value)
-    {
-        using var command = Command(connection, "SELECT id FROM resources WHERE " + Schema.ListAttributeMatch(1, 2), key, value);
-        using var reader = command.ExecuteReader();
-        var ids = new List<long>();
-        while (reader.Read())
-        {
-            ids.Add(reader.GetInt64(0));
-        }
-
-        return ids;
-    }
-
     public Task<IReadOnlyList<TraceSummary>> GetTraceSummariesAsync(IReadOnlyList<TraceId> traceIds, CancellationToken cancellationToken = default) => Read<IReadOnlyList<TraceSummary>>(connection =>
     {
         var found = new Dictionary<TraceId, TraceSummary>();
@@ -822,12 +739,14 @@ public sealed partial class DuckDbStore : ITelemetryStore
                     DELETE FROM traces WHERE start_ns < $1 AND (end_ns < $1 OR trace_id NOT IN (
                         SELECT trace_id FROM spans WHERE start_ns >= $1))
                     """, cutoffUnixNano);
+                DeleteBatchesOlderThan(writer, cutoffUnixNano);
                 Execute(writer, "DELETE FROM logs WHERE ts_ns < $1", cutoffUnixNano);
                 Execute(writer, "DELETE FROM services WHERE last_seen < $1", cutoffUnixNano);
                 Execute(writer, "DELETE FROM operations WHERE last_seen < $1", cutoffUnixNano);
                 Execute(writer, "DELETE FROM attribute_keys WHERE last_seen < $1", cutoffUnixNano);
                 DeleteMetricsOlderThan(writer, cutoffUnixNano);
                 transaction.Commit();
+                BatchesDeletedOlderThan(cutoffUnixNano);
 
                 // The caches may now claim rows that are gone; the next batch re-inserts whatever is still live.
                 _knownServices.Clear();

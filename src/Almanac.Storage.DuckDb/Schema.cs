@@ -25,7 +25,19 @@ internal static class Schema
             -- far more than within one, which FSST cannot exploit (realistic spans: 114 -> about 20 bytes).
             attrs          VARCHAR   NOT NULL USING COMPRESSION zstd,  -- span + event attributes as search text (SearchText)
             attr_types     VARCHAR   NOT NULL,  -- one type letter per span attribute, or '*': they are in span_proto
-            span_proto     BLOB      NOT NULL USING COMPRESSION zstd   -- the span minus what the columns above reproduce
+            span_proto     BLOB      NOT NULL USING COMPRESSION zstd,  -- the span minus what the columns above reproduce
+            -- span_batches.batch: constant within a write, so it compresses to nothing and zone maps skip on it.
+            batch          INTEGER   NOT NULL
+        );
+
+        -- One row per batch of consecutive writes (BatchFilter): what trace search prunes on (ADR 0004).
+        CREATE TABLE IF NOT EXISTS span_batches (
+            batch           INTEGER PRIMARY KEY,
+            min_start_ns    BIGINT  NOT NULL,
+            max_start_ns    BIGINT  NOT NULL,
+            max_duration_ns BIGINT  NOT NULL,
+            spans           INTEGER NOT NULL,
+            filter          BLOB    NOT NULL   -- split-block Bloom filter: attribute pairs, services, operations, resources
         );
 
         -- Attribute keys by the small id the spans' search text spells them with; ids are never reused.
@@ -199,9 +211,10 @@ internal static class Schema
 
     /// <summary>
     /// The layout <see cref="Create"/> makes. 1: until 2026-11-24 (attr_keys/attr_values lists, end_ns, hashed ids);
-    /// 2: the same day until ZSTD (ADR 0003); 3: DuckDB's newest storage format with ZSTD blobs and search text.
+    /// 2: the same day until ZSTD (ADR 0003); 3: DuckDB's newest storage format with ZSTD blobs and search text;
+    /// 4: spans.batch and span_batches, what search prunes on (ADR 0004).
     /// </summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     /// <summary>
     /// One attribute filter against a span row: its search text contains the needle (<see cref="SearchText.Needle"/>).

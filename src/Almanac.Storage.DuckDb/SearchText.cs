@@ -40,6 +40,8 @@ internal sealed class SearchText
     private int _typeCount;
     private bool _rebuildable;
     private int[] _pairKeys = new int[64];
+    private int[] _pairStarts = new int[64];
+    private int[] _pairEnds = new int[64];
     private byte[] _pairTypes = new byte[64];
 
     /// <summary>Pairs in the last <see cref="Build"/>: span attributes first (<see cref="SpanPairCount"/>), then event attributes.</summary>
@@ -52,6 +54,12 @@ internal sealed class SearchText
 
     /// <summary>Value type (<see cref="Almanac.Core.Storage.AttributeValueType"/>) of pair i.</summary>
     public byte PairType(int i) => _pairTypes[i];
+
+    /// <summary>
+    /// Pair i as stored, <c>key-id US value</c> without the record separators around it: the exact bytes a query's
+    /// <see cref="Needle"/> spells between its separators, so the batch filter (<see cref="BatchFilter"/>) can hash both alike.
+    /// </summary>
+    public ReadOnlySpan<byte> PairText(int i) => _text.AsSpan(_pairStarts[i], _pairEnds[i] - _pairStarts[i]);
 
     /// <summary>The UTF-8 search text of the last <see cref="Build"/>; valid until the next call.</summary>
     public Span<byte> Text => _text.AsSpan(0, _length);
@@ -144,7 +152,7 @@ internal sealed class SearchText
                 break;
         }
 
-        Put(RecordSeparator);
+        EndPair();
         if (!spanAttribute)
         {
             return;
@@ -275,7 +283,7 @@ internal sealed class SearchText
                 break;
         }
 
-        Put(RecordSeparator);
+        EndPair();
         return clean;
     }
 
@@ -286,14 +294,24 @@ internal sealed class SearchText
         {
             Array.Resize(ref _pairKeys, PairCount * 2);
             Array.Resize(ref _pairTypes, PairCount * 2);
+            Array.Resize(ref _pairStarts, PairCount * 2);
+            Array.Resize(ref _pairEnds, PairCount * 2);
         }
 
+        _pairStarts[PairCount] = _length;
         _pairKeys[PairCount] = id;
         _pairTypes[PairCount++] = (byte)type;
         Ensure(12);
         Utf8Formatter.TryFormat(id, _text.AsSpan(_length), out var idLength);
         _length += idLength;
         Put(UnitSeparator);
+    }
+
+    /// <summary>Ends the pair's value (its extent is what <see cref="PairText"/> returns) with the record separator.</summary>
+    private void EndPair()
+    {
+        _pairEnds[PairCount - 1] = _length;
+        Put(RecordSeparator);
     }
 
     private void AddType(byte type)

@@ -35,6 +35,25 @@ public sealed class DuckDbStorageLayoutTests : IDisposable
     }
 
     [Fact]
+    public async Task Initialize_FileFromLayout3WithoutSearchBatches_RefusesWithWhatToDo()
+    {
+        // Layout 3 had no spans.batch column and no span_batches table: its spans could not be searched by batch.
+        using (var connection = new DuckDBConnection("Data Source=" + DatabasePath))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE spans (trace_id BLOB); CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (3)";
+            command.ExecuteNonQuery();
+        }
+
+        await using var store = new DuckDbStore(DatabasePath);
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.InitializeAsync());
+
+        Assert.Contains("layout 3, but this Almanac reads layout 4", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--data-dir", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Initialize_FileItWroteItself_OpensAndKeepsIds()
     {
         var first = NewTraceId();

@@ -1,0 +1,340 @@
+using System.Globalization;
+using System.Text;
+using Almanac.Core.Model;
+using Almanac.Core.Storage;
+using DuckDB.NET.Data;
+
+namespace Almanac.Storage.DuckDb;
+
+/// <summary>
+/// Trace search, pruned by batch (ADR 0004, <see cref="BatchFilter"/>): only batches whose time range, longest
+/// duration and Bloom filter admit the query are read, newest first, a few at a time, and the search stops as soon as
+/// no unread batch can hold a trace that sorts before the <c>limit</c>-th one found. The answer is the one a full
+/// scan gives (<see cref="FindTraceIdsUnprunedAsync"/>, kept for the test that compares them).
+/// </summary>
+public sealed partial class DuckDbStore
+{
+    /// <summary>
+    /// Full batches in the first group of batches a search reads (each further group is twice as large): one
+    /// statement costs a few milliseconds whatever it reads, so a group is worth a couple of batches.
+    /// </summary>
+    private const int FirstChunkBatches = 2;
+
+    /// <summary>Trace ids per summary lookup: the ART index on traces answers an IN list of this size directly.</summary>
+    private const int TraceLookupChunk = 256;
+
+    private readonly SpanBatches _spanBatches = new();
+
+    private void LoadBatches(DuckDBConnection connection)
+    {
+        var rows = SpanBatches.Read(connection);
+        _spanBatches.Load(rows);
+        _batchFilter.Load(rows);
+    }
+
+    /// <summary>A straddling batch keeps its row (its filter still describes the spans left, and a few more).</summary>
+    private static void DeleteBatchesOlderThan(DuckDBConnection writer, long cutoff)
+    {
+        Execute(writer, "DELETE FROM span_batches WHERE max_start_ns < $1", cutoff);
+        Execute(writer, "UPDATE span_batches SET min_start_ns = $1 WHERE min_start_ns < $1", cutoff);
+    }
+
+    private void BatchesDeletedOlderThan(long cutoff)
+    {
+        _spanBatches.DeleteOlderThan(cutoff);
+        _batchFilter.Close();
+    }
+
+    public Task<IReadOnlyList<TraceId>> FindTraceIdsAsync(TraceQuery query, CancellationToken cancellationToken = default) =>
+        Read<IReadOnlyList<TraceId>>(connection => FindTraceIds(connection, query, prune: true), cancellationToken);
+
+    /// <summary>The same search over every span, without the batch filters: what the pruned search must equal.</summary>
+    internal Task<IReadOnlyList<TraceId>> FindTraceIdsUnprunedAsync(TraceQuery query, CancellationToken cancellationToken = default) =>
+        Read<IReadOnlyList<TraceId>>(connection => FindTraceIds(connection, query, prune: false), cancellationToken);
+
+    /// <summary>Batches, spans and summary lookups the last pruned search read (for the benchmark's report).</summary>
+    internal (int Batches, long Spans, int Lookups) LastSearchWork { get; private set; }
+
+    private List<TraceId> FindTraceIds(DuckDBConnection connection, TraceQuery query, bool prune)
+    {
+        if (query.Limit <= 0)
+        {
+            return [];
+        }
+
+        var parameters = new List<object>();
+        string P(object value)
+        {
+            parameters.Add(value);
+            return "$" + parameters.Count.ToString(CultureInfo.InvariantCulture);
+        }
+
+        // Every filter a candidate batch must pass: the items its Bloom filter must (maybe) hold, one list per filter,
+        // any item of a list will do (an attribute may match on the span or through one of several resources).
+        var required = new List<ulong[]>();
+        var where = new StringBuilder();
+        where.Append("start_ns >= ").Append(P(query.StartTimeMinUnixNano))
+            .Append(" AND start_ns <= ").Append(P(query.StartTimeMaxUnixNano));
+        if (!string.IsNullOrEmpty(query.ServiceName))
+        {
+            where.Append(" AND service = ").Append(P(query.ServiceName));
+            required.Add([BatchFilter.ServiceHash(query.ServiceName)]);
+        }
+
+        if (!string.IsNullOrEmpty(query.OperationName))
+        {
+            where.Append(" AND name = ").Append(P(query.OperationName));
+            required.Add([BatchFilter.OperationHash(query.OperationName)]);
+        }
+
+        if (query.SpanKind is { } kind)
+        {
+            where.Append(" AND kind = ").Append(P((sbyte)kind));
+        }
+
+        if (query.DurationMinNanos is { } min)
+        {
+            where.Append(" AND duration_ns >= ").Append(P(min));
+        }
+
+        if (query.DurationMaxNanos is { } max)
+        {
+            where.Append(" AND duration_ns <= ").Append(P(max));
+        }
+
+        foreach (var (key, value) in query.Attributes)
+        {
+            // Resources are few: resolve which match first so each span row only compares an id.
+            var resourceIds = MatchingResources(connection, key, value);
+            var keyId = KeyIdForSearch(connection, key);
+            if (keyId is null && resourceIds.Count == 0)
+            {
+                // No span ever had this key and no resource has the pair: nothing can match.
+                return [];
+            }
+
+            var items = resourceIds.Select(BatchFilter.ResourceHash).ToList();
+            where.Append(" AND (");
+            if (resourceIds.Count > 0)
+            {
+                where.Append("resource_id IN (").AppendJoin(", ", resourceIds.Select(id => id.ToString(CultureInfo.InvariantCulture)))
+                    .Append(") OR ");
+            }
+
+            if (keyId is { } known)
+            {
+                P(SearchText.Needle(known, value));
+                where.Append(Schema.SpanAttributeMatch(parameters.Count)).Append(')');
+                items.Add(BatchFilter.PairHash(known, value));
+            }
+            else
+            {
+                where.Append("false)");
+            }
+
+            required.Add([.. items]);
+        }
+
+        // One snapshot for every statement below, so the batches read and the trace starts agree with each other.
+        using var transaction = connection.BeginTransaction();
+        if (!prune)
+        {
+            var sql = "SELECT t.trace_id FROM traces t SEMI JOIN (SELECT trace_id FROM spans WHERE " + where
+                + ") m ON t.trace_id = m.trace_id ORDER BY t.start_ns DESC, t.trace_id LIMIT " + P(query.Limit);
+            using var command = Command(connection, sql, parameters.ToArray());
+            using var reader = command.ExecuteReader();
+            var ids = new List<TraceId>();
+            while (reader.Read())
+            {
+                ids.Add(ReadTraceId(reader, 0));
+            }
+
+            return ids;
+        }
+
+        var candidates = Candidates(query, required);
+        var best = new TopTraces(query.Limit);
+        var (batchesRead, spansRead, lookups) = (0, 0L, 0);
+        var next = 0;
+        var chunkSpans = (long)FirstChunkBatches * _batchFilter.GroupSize;
+        while (next < candidates.Count && !best.Beats(candidates[next].MaxStart))
+        {
+            // The next group: newest batches first, up to chunkSpans spans (at least one batch).
+            var chunk = new List<SpanBatchInfo>();
+            long spans = 0;
+            while (next < candidates.Count && (chunk.Count == 0 || spans + candidates[next].Spans <= chunkSpans)
+                   && !best.Beats(candidates[next].MaxStart))
+            {
+                spans += candidates[next].Spans;
+                chunk.Add(candidates[next++]);
+            }
+
+            chunkSpans *= 2;
+            batchesRead += chunk.Count;
+            spansRead += spans;
+            lookups += ReadChunk(connection, where.ToString(), parameters, query, chunk, best);
+        }
+
+        LastSearchWork = (batchesRead, spansRead, lookups);
+        return best.Ordered();
+    }
+
+    /// <summary>The batches that may hold a matching span, newest (by latest span start) first.</summary>
+    private List<SpanBatchInfo> Candidates(TraceQuery query, List<ulong[]> required)
+    {
+        var candidates = new List<SpanBatchInfo>();
+        foreach (var batch in _spanBatches.Snapshot)
+        {
+            if (batch.MaxStart < query.StartTimeMinUnixNano || batch.MinStart > query.StartTimeMaxUnixNano
+                || (query.DurationMinNanos is { } min && batch.MaxDuration < min))
+            {
+                continue;
+            }
+
+            var admitted = true;
+            foreach (var anyOf in required)
+            {
+                var found = false;
+                foreach (var item in anyOf)
+                {
+                    if (BatchFilter.MayContain(batch.Filter, item))
+                    {
+                        found = true;
+                        break;
+                    }
+                }
+
+                if (!found)
+                {
+                    admitted = false;
+                    break;
+                }
+            }
+
+            if (admitted)
+            {
+                candidates.Add(batch);
+            }
+        }
+
+        candidates.Sort((a, b) => b.MaxStart.CompareTo(a.MaxStart));
+        return candidates;
+    }
+
+    /// <summary>
+    /// Reads one group of batches: the traces with a matching span there, each with the latest start of those spans
+    /// (an upper bound of the trace's start), then the trace starts from the summaries, best bounds first, until no
+    /// remaining trace can enter the top. Returns the number of summary lookups.
+    /// </summary>
+    private int ReadChunk(DuckDBConnection connection, string where, List<object> parameters, TraceQuery query, List<SpanBatchInfo> chunk, TopTraces best)
+    {
+        // One branch per run of consecutive batch numbers, each with its own batch and start range: zone maps skip
+        // on such a conjunction, whereas an OR of ranges (or one range spanning the gaps) measured as a scan of
+        // everything between the first and the last batch.
+        var sorted = chunk.OrderBy(b => b.Batch).ToList();
+        var sql = new StringBuilder("SELECT trace_id, max(start_ns) AS bound FROM (");
+        for (var i = 0; i < sorted.Count;)
+        {
+            var j = i;
+            while (j + 1 < sorted.Count && sorted[j + 1].Batch == sorted[j].Batch + 1)
+            {
+                j++;
+            }
+
+            var run = sorted.GetRange(i, j - i + 1);
+            var low = Math.Max(query.StartTimeMinUnixNano, run.Min(b => b.MinStart));
+            var high = Math.Min(query.StartTimeMaxUnixNano, run.Max(b => b.MaxStart));
+            sql.Append(i == 0 ? string.Empty : " UNION ALL ")
+                .Append("SELECT trace_id, start_ns FROM spans WHERE ").Append(where)
+                .Append(" AND batch BETWEEN ").Append(run[0].Batch.ToString(CultureInfo.InvariantCulture))
+                .Append(" AND ").Append(run[^1].Batch.ToString(CultureInfo.InvariantCulture))
+                .Append(" AND start_ns BETWEEN ").Append(low.ToString(CultureInfo.InvariantCulture))
+                .Append(" AND ").Append(high.ToString(CultureInfo.InvariantCulture));
+            i = j + 1;
+        }
+
+        sql.Append(") GROUP BY trace_id");
+
+        var found = new List<(TraceId Id, long Bound)>();
+        using (var command = Command(connection, sql.ToString(), parameters.ToArray()))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var id = ReadTraceId(reader, 0);
+                if (!best.Contains(id))
+                {
+                    found.Add((id, reader.GetInt64(1)));
+                }
+            }
+        }
+
+        found.Sort((a, b) => b.Bound.CompareTo(a.Bound));
+        var lookups = 0;
+        var size = Math.Max(TraceLookupChunk, query.Limit);
+        for (var next = 0; next < found.Count && !best.Beats(found[next].Bound); next += size)
+        {
+            lookups++;
+            var ids = found.Skip(next).Take(size).ToList();
+            var placeholders = string.Join(", ", Enumerable.Range(1, ids.Count).Select(i => "$" + i.ToString(CultureInfo.InvariantCulture)));
+            using var command = Command(connection, "SELECT trace_id, start_ns FROM traces WHERE trace_id IN (" + placeholders + ")",
+                ids.Select(id => (object)id.Id.ToBytes()).ToArray());
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                best.Offer(ReadTraceId(reader, 0), reader.GetInt64(1));
+            }
+        }
+
+        return lookups;
+    }
+
+    private static List<long> MatchingResources(DuckDBConnection connection, string key, string value)
+    {
+        using var command = Command(connection, "SELECT id FROM resources WHERE " + Schema.ListAttributeMatch(1, 2), key, value);
+        using var reader = command.ExecuteReader();
+        var ids = new List<long>();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetInt64(0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>The best <c>limit</c> traces so far, in the order search answers: start descending, then trace id.</summary>
+    private sealed class TopTraces
+    {
+        private readonly int _limit;
+        private readonly SortedSet<(long Start, TraceId Id)> _best = new(Comparer<(long Start, TraceId Id)>.Create(
+            (a, b) => a.Start != b.Start ? b.Start.CompareTo(a.Start) : a.Id.CompareTo(b.Id)));
+        private readonly HashSet<TraceId> _seen = new();
+
+        public TopTraces(int limit) => _limit = limit;
+
+        public bool Contains(TraceId id) => _seen.Contains(id);
+
+        public void Offer(TraceId id, long start)
+        {
+            if (!_seen.Add(id))
+            {
+                return;
+            }
+
+            _best.Add((start, id));
+            if (_best.Count > _limit)
+            {
+                _best.Remove(_best.Max);
+            }
+        }
+
+        /// <summary>
+        /// Whether every trace reachable only through spans starting at or before <paramref name="bound"/> sorts after
+        /// the ones held: a trace starts no later than any of its spans, so such a trace starts at or before the
+        /// bound, and a tie on start could still win on trace id, hence strictly less.
+        /// </summary>
+        public bool Beats(long bound) => _best.Count == _limit && bound < _best.Max.Start;
+
+        public List<TraceId> Ordered() => _best.Select(b => b.Id).ToList();
+    }
+}
