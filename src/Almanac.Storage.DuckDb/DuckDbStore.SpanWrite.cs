@@ -27,13 +27,15 @@ public sealed partial class DuckDbStore
     private readonly List<SpanGroup> _groups = [];
     private readonly Utf8Strings _strings = new();
 
-    /// <summary>Where one span's bytes are, so a batch can be put in start-time order before it is read.</summary>
+    /// <summary>Where one span's bytes are, so a batch can be put in trace order before it is read.</summary>
     private struct SpanRef
     {
         public int Request;
         public int Offset;
         public int Length;
         public long Start;
+        public ulong TraceHigh;
+        public ulong TraceLow;
         public int Group;
     }
 
@@ -197,12 +199,15 @@ public sealed partial class DuckDbStore
                 Array.Resize(ref _spanRefs, count * 2);
             }
 
+            var start = WireSpan.ReadSortKey(span, out var traceHigh, out var traceLow);
             _spanRefs[count++] = new SpanRef
             {
                 Request = request,
                 Offset = offset + spans.Position - span.Length,
                 Length = span.Length,
-                Start = unchecked((long)WireSpan.ReadStart(span)),
+                Start = unchecked((long)start),
+                TraceHigh = traceHigh,
+                TraceLow = traceLow,
                 Group = group,
             };
         }
@@ -210,11 +215,19 @@ public sealed partial class DuckDbStore
         return count;
     }
 
-    /// <summary>Appends the batch's spans in start-time order (zone maps on start_ns stay narrow per row group).</summary>
+    /// <summary>
+    /// Appends the batch's spans grouped by trace, each trace's in start order. A batch is one time slice whatever its
+    /// order, so the zone maps on start_ns prune as before; grouped, a trace's spans share one or two vectors, so
+    /// reading a trace decompresses a vector or two of the ZSTD columns instead of one per span (trace by id at 10M
+    /// spans: p50 4.2 ms in start order), and trace ids run-length encode.
+    /// </summary>
     private int AppendSpans(DuckDBAppender appender, List<ReadOnlyMemory<byte>> requests, int count, SpanWriteState state)
     {
         var skipped = 0;
-        _spanRefs.AsSpan(0, count).Sort(static (a, b) => a.Start.CompareTo(b.Start));
+        _spanRefs.AsSpan(0, count).Sort(static (a, b) =>
+            a.TraceHigh != b.TraceHigh ? a.TraceHigh.CompareTo(b.TraceHigh)
+            : a.TraceLow != b.TraceLow ? a.TraceLow.CompareTo(b.TraceLow)
+            : a.Start.CompareTo(b.Start));
         foreach (var group in _groups)
         {
             group.ResourceEntry = ResolveResource(group.Resource, group.Service, group.ResourceSchemaUrl, state.BatchResources, state.NewResources, state.Catalogue, state.BatchNewest);

@@ -71,7 +71,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
     private bool _disposed;
 
     /// <summary>DuckDB's buffer pool cap (database-wide).</summary>
-    public const string MemoryLimit = "512MB";
+    public const string MemoryLimit = "384MB";
 
     public DuckDbStore(string databaseFilePath, ILogger<DuckDbStore>? logger = null)
         : this(databaseFilePath, logger, DefaultBackgroundCheckpointWalBytes)

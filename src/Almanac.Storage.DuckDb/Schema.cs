@@ -4,8 +4,9 @@ namespace Almanac.Storage.DuckDb;
 internal static class Schema
 {
     public const string Create = """
-        -- One row per span, appended in start-time order per batch so the per-row-group min/max (zone maps) on
-        -- start_ns let trace-by-id and time-window searches skip most of the table. No index: appends stay cheap.
+        -- One row per span, appended batch by batch (each a time slice, so the per-row-group min/max (zone maps) on
+        -- start_ns let trace-by-id and time-window searches skip most of the table), grouped by trace within a batch
+        -- so a trace's rows sit together. No index: appends stay cheap.
         -- Column choices are about bytes per span (ADR 0003): no end_ns (start + duration, the blob keeps the
         -- rare end that precedes its start), small sequential resource/scope ids that bit-pack, and the span
         -- attributes held once, as search text, instead of in the blob and in two lists.

@@ -102,16 +102,25 @@ internal ref struct WireSpan
         return result;
     }
 
-    /// <summary>Only the start time, for ordering a batch before the full read.</summary>
-    public static ulong ReadStart(ReadOnlySpan<byte> span)
+    /// <summary>The trace id (as two big-endian halves, 0 when malformed) and start time, for ordering a batch before the full read.</summary>
+    public static ulong ReadSortKey(ReadOnlySpan<byte> span, out ulong traceHigh, out ulong traceLow)
     {
         ulong start = 0;
+        traceHigh = 0;
+        traceLow = 0;
         var reader = new ProtoReader(span);
         while (reader.TryReadTag(out var field, out var wireType))
         {
             if (field == StartField && wireType == ProtoReader.Fixed64)
             {
                 start = reader.ReadFixed64();
+            }
+            else if (field == TraceIdField && wireType == ProtoReader.LengthDelimited)
+            {
+                var id = reader.ReadLengthDelimited();
+                (traceHigh, traceLow) = id.Length == 16
+                    ? (System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(id), System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(id[8..]))
+                    : (0UL, 0UL);
             }
             else
             {
