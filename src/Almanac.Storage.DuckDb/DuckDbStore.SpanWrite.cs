@@ -282,36 +282,11 @@ public sealed partial class DuckDbStore
 
         var start = unchecked((long)fields.Start);
         var end = unchecked((long)fields.End);
-        var duration = Math.Max(0, end - start);
-        var service = group.Service;
         var name = _strings.Get(fields.Name);
-        var catalogue = state.Catalogue;
-        RecordLinkKeys(bytes, service, start, catalogue);
-        catalogue.Service(service, start);
-        catalogue.Operation(service, name, fields.Kind, start);
-        RecordSearchTextKeys(catalogue, service, start);
-
-        fields.TraceId.CopyTo(state.TraceIdBytes);
-        appender.CreateRow()
-            .AppendValue(state.TraceIdBytes.AsSpan())
-            .AppendValue((ulong?)spanId.Value)
-            .AppendValue((ulong?)parentId.Value)
-            .AppendValue((long?)start)
-            .AppendValue((long?)duration)
-            .AppendValue(Utf8(service))
-            .AppendValue(Writable(fields.Name))
-            .AppendValue((sbyte?)unchecked((sbyte)fields.Kind))
-            .AppendValue((sbyte?)unchecked((sbyte)fields.StatusCode))
-            .AppendValue((long?)group.ResourceEntry!.Id)
-            .AppendValue((long?)group.ScopeEntry!.Id)
-            .AppendValue(_searchText.Text)
-            .AppendValue(_searchText.Types)
-            .AppendValue(_codec.EncodeRaw(bytes, fields, _searchText.Rebuildable, start, duration))
-            .AppendValue((int?)_batchFilter.Batch)
-            .EndRow();
-        _batchFilter.AddSpan(service, name, group.ResourceEntry.Id, start, duration, _searchText);
-
-        state.AddToTrace(traceId, start, end, parentId.IsEmpty, service, name, fields.StatusCode == (int)Status.Types.StatusCode.Error);
+        RecordLinkKeys(bytes, group.Service, start, state.Catalogue);
+        var blob = _codec.EncodeRaw(bytes, fields, _searchText.Rebuildable, start, Math.Max(0, end - start));
+        AppendRow(appender, state, traceId, spanId, parentId, start, end, group.Service, name, Writable(fields.Name), fields.Kind,
+            fields.StatusCode, group.ResourceEntry!, group.ScopeEntry!, blob);
         return true;
     }
 
@@ -328,33 +303,47 @@ public sealed partial class DuckDbStore
             }
         }
 
-        catalogue.Service(data.ServiceName, data.StartTimeUnixNano);
-        catalogue.Operation(data.ServiceName, span.Name, (int)span.Kind, data.StartTimeUnixNano);
         _searchText.Build(span.Attributes, span.Events, _keyIdOf);
-        RecordSearchTextKeys(catalogue, data.ServiceName, data.StartTimeUnixNano);
+        AppendRow(appender, state, data.TraceId, data.SpanId, data.ParentSpanId, data.StartTimeUnixNano, data.EndTimeUnixNano,
+            data.ServiceName, span.Name, Utf8(span.Name), (int)span.Kind, (int)(span.Status?.Code ?? Status.Types.StatusCode.Unset),
+            resource, scope, _codec.Encode(data, stripAttributes: _searchText.Rebuildable));
+    }
 
-        data.TraceId.WriteTo(state.TraceIdBytes);
-        // Strings go in as UTF-8 bytes: DuckDB.NET's string overload marshals a fresh native copy per value.
+    /// <summary>
+    /// The row, catalogue entries, search-batch filter and trace summary of one span, whichever path read it; the
+    /// search text is already built and <paramref name="blob"/> encoded.
+    /// </summary>
+    private void AppendRow(DuckDBAppender appender, SpanWriteState state, TraceId traceId, SpanId spanId, SpanId parentId, long start,
+        long end, string service, string name, Span<byte> nameUtf8, int kind, int statusCode, ResourceEntry resource, ScopeEntry scope,
+        Span<byte> blob)
+    {
+        var duration = Math.Max(0, end - start);
+        state.Catalogue.Service(service, start);
+        state.Catalogue.Operation(service, name, kind, start);
+        RecordSearchTextKeys(state.Catalogue, service, start);
+
+        traceId.WriteTo(state.TraceIdBytes);
+        // Strings go in as UTF-8 bytes: DuckDB.NET's string overload marshals a fresh native copy per value. The
+        // kind and status columns are TINYINTs; a kind beyond one stays in the blob (SpanCodec).
         appender.CreateRow()
             .AppendValue(state.TraceIdBytes.AsSpan())
-            .AppendValue((ulong?)data.SpanId.Value)
-            .AppendValue((ulong?)data.ParentSpanId.Value)
-            .AppendValue((long?)data.StartTimeUnixNano)
-            .AppendValue((long?)data.DurationNanos)
-            .AppendValue(Utf8(data.ServiceName))
-            .AppendValue(Utf8(span.Name))
-            .AppendValue((sbyte?)(int)span.Kind)
-            .AppendValue((sbyte?)(int)(span.Status?.Code ?? Status.Types.StatusCode.Unset))
+            .AppendValue((ulong?)spanId.Value)
+            .AppendValue((ulong?)parentId.Value)
+            .AppendValue((long?)start)
+            .AppendValue((long?)duration)
+            .AppendValue(Utf8(service))
+            .AppendValue(nameUtf8)
+            .AppendValue((sbyte?)unchecked((sbyte)kind))
+            .AppendValue((sbyte?)unchecked((sbyte)statusCode))
             .AppendValue((long?)resource.Id)
             .AppendValue((long?)scope.Id)
             .AppendValue(_searchText.Text)
             .AppendValue(_searchText.Types)
-            .AppendValue(_codec.Encode(data, stripAttributes: _searchText.Rebuildable))
+            .AppendValue(blob)
             .AppendValue((int?)_batchFilter.Batch)
             .EndRow();
-        _batchFilter.AddSpan(data.ServiceName, span.Name, resource.Id, data.StartTimeUnixNano, data.DurationNanos, _searchText);
-
-        state.AddToTrace(data.TraceId, data.StartTimeUnixNano, data.EndTimeUnixNano, data.ParentSpanId.IsEmpty, data.ServiceName, span.Name, data.IsError);
+        _batchFilter.AddSpan(service, name, resource.Id, start, duration, _searchText);
+        state.AddToTrace(traceId, start, end, parentId.IsEmpty, service, name, statusCode == (int)Status.Types.StatusCode.Error);
     }
 
     private void RecordSearchTextKeys(CatalogueDelta catalogue, string service, long seen)
