@@ -6,6 +6,7 @@ using Almanac.Otlp.Json;
 using Almanac.Otlp.Wire;
 using DuckDB.NET.Data;
 using Google.Protobuf;
+using Microsoft.Extensions.Logging;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Resource.V1;
@@ -99,57 +100,79 @@ public sealed partial class DuckDbStore
         return request.ToByteArray();
     }
 
-    /// <summary>Finds every span of the requests (and the resource and scope it came with); returns how many.</summary>
+    /// <summary>
+    /// Finds every span of the requests (and the resource and scope it came with); returns how many. A request that
+    /// cannot be read — ingest validated it, so only a defect could cause that — is left out with an error in the log:
+    /// failing the batch would make the pipeline retry it forever and store nothing after it.
+    /// </summary>
     private int ScanRequests(List<ReadOnlyMemory<byte>> requests)
     {
         _groups.Clear();
         var count = 0;
         for (var q = 0; q < requests.Count; q++)
         {
-            var request = new ProtoReader(requests[q].Span);
-            while (request.TryReadTag(out var field, out var wireType))
+            var (countBefore, groupsBefore) = (count, _groups.Count);
+            try
             {
-                if (field != 1 || wireType != ProtoReader.LengthDelimited)
+                count = ScanRequest(requests[q].Span, q, count);
+            }
+            catch (Exception e) when (e is InvalidDataException or OtlpFormatException)
+            {
+                count = countBefore;
+                _groups.RemoveRange(groupsBefore, _groups.Count - groupsBefore);
+                _logger?.LogError(e, "An acknowledged trace export of {Bytes} bytes could not be read for storage and was left out", requests[q].Length);
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>Adds one request's spans after the first <paramref name="count"/>; returns the new count.</summary>
+    private int ScanRequest(ReadOnlySpan<byte> bytes, int q, int count)
+    {
+        var request = new ProtoReader(bytes);
+        while (request.TryReadTag(out var field, out var wireType))
+        {
+            if (field != 1 || wireType != ProtoReader.LengthDelimited)
+            {
+                request.Skip(wireType);
+                continue;
+            }
+
+            var resourceSpans = request.ReadLengthDelimited();
+            var resourceSpansOffset = request.Position - resourceSpans.Length;
+            var resource = new Resource();
+            var resourceSchemaUrl = string.Empty;
+            var fields = new ProtoReader(resourceSpans);
+            while (fields.TryReadTag(out var f, out var w))
+            {
+                if (f == 1 && w == ProtoReader.LengthDelimited)
                 {
-                    request.Skip(wireType);
+                    // A message field sent twice merges, as the generated parser does.
+                    resource.MergeFrom(OtlpProtobuf.ParseAccepted<Resource>(fields.ReadLengthDelimited()));
+                }
+                else if (f == 3 && w == ProtoReader.LengthDelimited)
+                {
+                    resourceSchemaUrl = ReadString(fields.ReadLengthDelimited());
+                }
+                else
+                {
+                    fields.Skip(w);
+                }
+            }
+
+            var scopes = new ProtoReader(resourceSpans);
+            while (scopes.TryReadTag(out var f, out var w))
+            {
+                if (f != 2 || w != ProtoReader.LengthDelimited)
+                {
+                    scopes.Skip(w);
                     continue;
                 }
 
-                var resourceSpans = request.ReadLengthDelimited();
-                var resourceSpansOffset = request.Position - resourceSpans.Length;
-                var resource = new Resource();
-                var resourceSchemaUrl = string.Empty;
-                var fields = new ProtoReader(resourceSpans);
-                while (fields.TryReadTag(out var f, out var w))
-                {
-                    if (f == 1 && w == ProtoReader.LengthDelimited)
-                    {
-                        // A message field sent twice merges, as the generated parser does.
-                        resource.MergeFrom(OtlpProtobuf.ParseAccepted<Resource>(fields.ReadLengthDelimited()));
-                    }
-                    else if (f == 3 && w == ProtoReader.LengthDelimited)
-                    {
-                        resourceSchemaUrl = ReadString(fields.ReadLengthDelimited());
-                    }
-                    else
-                    {
-                        fields.Skip(w);
-                    }
-                }
-
-                var scopes = new ProtoReader(resourceSpans);
-                while (scopes.TryReadTag(out var f, out var w))
-                {
-                    if (f != 2 || w != ProtoReader.LengthDelimited)
-                    {
-                        scopes.Skip(w);
-                        continue;
-                    }
-
-                    var scopeSpans = scopes.ReadLengthDelimited();
-                    var scopeSpansOffset = resourceSpansOffset + scopes.Position - scopeSpans.Length;
-                    count = ScanScopeSpans(scopeSpans, scopeSpansOffset, q, resource, resourceSchemaUrl, count);
-                }
+                var scopeSpans = scopes.ReadLengthDelimited();
+                var scopeSpansOffset = resourceSpansOffset + scopes.Position - scopeSpans.Length;
+                count = ScanScopeSpans(scopeSpans, scopeSpansOffset, q, resource, resourceSchemaUrl, count);
             }
         }
 
@@ -237,7 +260,18 @@ public sealed partial class DuckDbStore
         for (var i = 0; i < count; i++)
         {
             ref readonly var span = ref _spanRefs[i];
-            if (!AppendWireSpan(appender, requests[span.Request].Span.Slice(span.Offset, span.Length), _groups[span.Group], state))
+            bool appended;
+            try
+            {
+                appended = AppendWireSpan(appender, requests[span.Request].Span.Slice(span.Offset, span.Length), _groups[span.Group], state);
+            }
+            catch (InvalidDataException)
+            {
+                // Malformed inside (counted below); nothing of it was appended: the row is added after every read.
+                appended = false;
+            }
+
+            if (!appended)
             {
                 skipped++;
             }

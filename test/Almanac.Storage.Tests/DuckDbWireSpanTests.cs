@@ -63,6 +63,18 @@ public sealed class DuckDbWireSpanTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WireRequest_ThatCannotBeRead_IsLeftOutAndTheRestIsStored()
+    {
+        // Only a defect could hand the store such bytes; failing the batch would wedge the pipeline's retries.
+        var good = NewTraceId();
+        var truncated = Request(Full(NewTraceId()).ToByteArray()).ToArray()[..^3];
+        await _store.WriteAsync(new TelemetryBatch([], [truncated, Request(Full(good).ToByteArray())], [], [], 1));
+
+        Assert.NotNull(await _store.GetTraceAsync(good));
+        Assert.Equal(1, await _store.GetCheckpointAsync());
+    }
+
+    [Fact]
     public async Task WireSpans_AreSearchableAndSummarizedLikeObjectSpans()
     {
         var traceId = NewTraceId();
@@ -126,6 +138,10 @@ public sealed class DuckDbWireSpanTests : IAsyncLifetime
             Varint(100, 7),
             Varint(5, 42),
             Field(101, "future"u8.ToArray())),
+        ["unknown field encoded as a group, also inside an attribute"] = id => Concat(
+            Full(id).ToByteArray(),
+            Group(200, Concat(Varint(1, 5), Group(2, Field(3, "nested"u8.ToArray())))),
+            Field(9, Concat(Field(1, "grouped"u8.ToArray()), Field(2, Field(1, "v"u8.ToArray())), Group(7, Varint(1, 1))))),
         ["attribute with an unknown field"] = id => Concat(
             Full(id).ToByteArray(),
             Field(9, Concat(Field(1, "odd"u8.ToArray()), Field(2, Field(1, "v"u8.ToArray())), Varint(9, 1)))),
@@ -175,6 +191,19 @@ public sealed class DuckDbWireSpanTests : IAsyncLifetime
     }
 
     private static byte[] Field(int number, byte[] payload) => Message(o => o.WriteBytes(ByteString.CopyFrom(payload)), number);
+
+    /// <summary>A field in the deprecated group encoding: start-group tag, fields, end-group tag.</summary>
+    private static byte[] Group(int number, byte[] fields) =>
+        Concat(Tag(number, WireFormat.WireType.StartGroup), fields, Tag(number, WireFormat.WireType.EndGroup));
+
+    private static byte[] Tag(int number, WireFormat.WireType type)
+    {
+        using var stream = new MemoryStream();
+        var output = new CodedOutputStream(stream);
+        output.WriteTag(number, type);
+        output.Flush();
+        return stream.ToArray();
+    }
 
     private static byte[] Varint(int number, ulong value)
     {

@@ -5,13 +5,16 @@ namespace Almanac.Otlp.Wire;
 /// <summary>
 /// A forward-only reader of the protobuf wire format over bytes in memory, for hot paths that read OTLP without
 /// building message objects. It checks only what it must to stay in bounds: a varint longer than 10 bytes, a length
-/// past the end or a wire type protobuf does not define throw <see cref="InvalidDataException"/>.
+/// past the end, a group without its end or a wire type protobuf does not define throw <see cref="InvalidDataException"/>
+/// (the matching of a group's start and end tags is left to ingest's validation).
 /// </summary>
 public ref struct ProtoReader
 {
     public const int Varint = 0;
     public const int Fixed64 = 1;
     public const int LengthDelimited = 2;
+    public const int StartGroup = 3;
+    public const int EndGroup = 4;
     public const int Fixed32 = 5;
 
     private readonly ReadOnlySpan<byte> _data;
@@ -123,9 +126,41 @@ public ref struct ProtoReader
             case Fixed32:
                 ReadFixed32();
                 break;
+            case StartGroup:
+                SkipGroup();
+                break;
             default:
-                // Groups (3, 4) are not in OTLP and 6, 7 are not wire types at all.
-                throw new InvalidDataException($"Unsupported protobuf wire type {wireType}.");
+                // An end-group tag outside a group, or 6 and 7, which are not wire types at all.
+                throw new InvalidDataException($"Unexpected protobuf wire type {wireType}.");
+        }
+    }
+
+    /// <summary>
+    /// Skips a group's fields through its end-group tag. OTLP defines no groups, but an unknown field may use the
+    /// deprecated encoding and the generated parser (so ingest) accepts it; groups inside are counted, not recursed.
+    /// </summary>
+    private void SkipGroup()
+    {
+        var open = 1;
+        while (open > 0)
+        {
+            if (!TryReadTag(out _, out var wireType))
+            {
+                throw new InvalidDataException("Protobuf group without its end-group tag.");
+            }
+
+            switch (wireType)
+            {
+                case StartGroup:
+                    open++;
+                    break;
+                case EndGroup:
+                    open--;
+                    break;
+                default:
+                    Skip(wireType);
+                    break;
+            }
         }
     }
 }
