@@ -1,8 +1,8 @@
-using Almanac.Otlp;
 using System.Globalization;
 using System.Text;
 using Almanac.Core.Model;
 using Almanac.Core.Storage;
+using Almanac.Otlp;
 using DuckDB.NET.Data;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Common.V1;

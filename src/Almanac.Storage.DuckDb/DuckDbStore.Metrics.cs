@@ -1,10 +1,10 @@
-using Almanac.Otlp;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text;
 using Almanac.Core.Metrics;
 using Almanac.Core.Model;
 using Almanac.Core.Storage;
+using Almanac.Otlp;
 using DuckDB.NET.Data;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Common.V1;

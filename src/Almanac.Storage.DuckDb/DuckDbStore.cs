@@ -1,10 +1,10 @@
-using Almanac.Otlp;
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using Almanac.Core.Model;
 using Almanac.Core.Storage;
+using Almanac.Otlp;
 using DuckDB.NET.Data;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;

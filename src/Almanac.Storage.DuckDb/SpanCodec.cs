@@ -1,7 +1,7 @@
-using Almanac.Otlp;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Almanac.Core.Model;
+using Almanac.Otlp;
 using Almanac.Otlp.Wire;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Trace.V1;

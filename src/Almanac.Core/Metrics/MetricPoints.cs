@@ -1,5 +1,5 @@
-using Almanac.Otlp;
 using Almanac.Core.Storage;
+using Almanac.Otlp;
 using OpenTelemetry.Proto.Metrics.V1;
 
 namespace Almanac.Core.Metrics;
