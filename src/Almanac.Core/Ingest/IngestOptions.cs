@@ -11,6 +11,12 @@ public sealed class IngestOptions
     /// </summary>
     public long MaxPendingBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// How long an export that finds the budget full waits for the store to catch up before it is refused as
+    /// "overloaded". Well inside OTLP exporters' default 10 s timeout.
+    /// </summary>
+    public TimeSpan MaxAdmissionWait { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>A batch is written to storage at this many items (spans, log records, metric points)...</summary>
     public int MaxBatchItems { get; init; } = 50_000;
 

@@ -35,6 +35,7 @@ public sealed class IngestPipeline : IAsyncDisposable
     private WriteAheadLog? _wal;
     private Task? _storeLoop;
     private long _pendingBytes;
+    private TaskCompletionSource _stored = NewSignal();
     private long _storedCheckpoint;
     private volatile PipelineState _state = PipelineState.Starting;
 
@@ -172,12 +173,9 @@ public sealed class IngestPipeline : IAsyncDisposable
 
         // Traces are held as these bytes until stored; logs and metrics as objects of about this encoded size.
         var size = encoded.Length;
-        var pending = Interlocked.Add(ref _pendingBytes, size);
-        // One request alone may exceed the budget (else it could never be accepted); beyond that, refuse.
-        if (pending > _options.MaxPendingBytes && pending != size)
+        if (!TryReserve(size) && !await WaitToReserveAsync(size))
         {
-            Interlocked.Add(ref _pendingBytes, -size);
-            return new IngestResult(IngestStatus.Overloaded, 0, "Almanac's storage is behind; retry later");
+            return NotRunning() ?? new IngestResult(IngestStatus.Overloaded, 0, "Almanac's storage is behind; retry later");
         }
 
         try
@@ -193,6 +191,61 @@ public sealed class IngestPipeline : IAsyncDisposable
         return IngestResult.Accepted(rejected, rejectionMessage);
     }
 
+    /// <summary>Adds an export to the pending bytes if the budget allows; one request alone may exceed it (else it could never be accepted).</summary>
+    private bool TryReserve(long size)
+    {
+        var pending = Interlocked.Add(ref _pendingBytes, size);
+        if (pending <= _options.MaxPendingBytes || pending == size)
+        {
+            return true;
+        }
+
+        Interlocked.Add(ref _pendingBytes, -size);
+        return false;
+    }
+
+    /// <summary>
+    /// Holds an export while the store catches up, up to <see cref="IngestOptions.MaxAdmissionWait"/>. Refusing at
+    /// once sent every exporter away for its whole retry delay (a second), and with all of them waiting the writer ran
+    /// dry: the store sat idle a quarter of the time under full load. Waiting here is backpressure the sender sees as
+    /// a slower export, and memory stays bounded by the budget plus the requests held, which admission bounds.
+    /// </summary>
+    private async Task<bool> WaitToReserveAsync(long size)
+    {
+        var start = _time.GetTimestamp();
+        while (_state == PipelineState.Running)
+        {
+            // Taken before trying, so a store write finishing in between still wakes this wait.
+            var stored = Volatile.Read(ref _stored);
+            if (TryReserve(size))
+            {
+                return true;
+            }
+
+            var remaining = _options.MaxAdmissionWait - _time.GetElapsedTime(start);
+            if (remaining <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            try
+            {
+                await stored.Task.WaitAsync(remaining, _time);
+            }
+            catch (TimeoutException)
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Wakes exports waiting for room in the pending budget.</summary>
+    private void SignalStored() => Interlocked.Exchange(ref _stored, NewSignal()).TrySetResult();
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Stops accepting, lets queued appends finish, and writes everything acknowledged to the store.</summary>
     public async Task StopAsync()
     {
@@ -202,6 +255,7 @@ public sealed class IngestPipeline : IAsyncDisposable
         }
 
         _state = PipelineState.Stopping;
+        SignalStored();
         if (_wal is not null)
         {
             await _wal.DisposeAsync();
@@ -303,6 +357,7 @@ public sealed class IngestPipeline : IAsyncDisposable
 
             await WriteWithRetryAsync(batch.Build(checkpoint));
             Interlocked.Add(ref _pendingBytes, -bytes);
+            SignalStored();
             _wal!.DeleteBefore(StoredCheckpoint);
         }
     }

@@ -23,5 +23,7 @@ internal sealed record AlmanacOptions
 
     public long MaxPendingBytes { get; init; } = 64L * 1024 * 1024;
 
+    public TimeSpan MaxPendingWait { get; init; } = TimeSpan.FromSeconds(2);
+
     public string FullDataDir => Path.GetFullPath(DataDir);
 }

@@ -27,7 +27,8 @@ internal static class OptionsLoader
         new("retention", "Retention", "7d", "How long to keep data, e.g. 7d, 36h, 90m. Older data is deleted automatically."),
         new("storage", "Storage", "embedded", "Storage backend: embedded (DuckDB in --data-dir)."),
         new("max-request-size", "MaxRequestSize", "16MiB", "Largest OTLP request accepted, after decompression (e.g. 16MiB, 4MB, 1048576)."),
-        new("max-pending-size", "MaxPendingSize", "64MiB", "Acknowledged data waiting for storage beyond which exports are refused with a retry hint."),
+        new("max-pending-size", "MaxPendingSize", "64MiB", "Acknowledged data waiting for storage beyond which exports are held (see --max-pending-wait), then refused with a retry hint."),
+        new("max-pending-wait", "MaxPendingWait", "2s", "How long an export that finds --max-pending-size full waits for storage to catch up before it is refused (0s: at once; at most 60s)."),
     ];
 
     /// <summary>Thrown for a bad option; the message is printed as is.</summary>
@@ -58,6 +59,7 @@ internal static class OptionsLoader
             Storage = ParseStorage(values["storage"]),
             MaxRequestBytes = (int)ParseSize("max-request-size", values["max-request-size"], max: 1L << 30),
             MaxPendingBytes = ParseSize("max-pending-size", values["max-pending-size"], max: 1L << 40),
+            MaxPendingWait = ParsePendingWait(values["max-pending-wait"]),
         };
 
         var ports = new[] { options.OtlpGrpcPort, options.OtlpHttpPort, options.UiPort };
@@ -176,6 +178,16 @@ internal static class OptionsLoader
         }
 
         throw new OptionsException($"--retention: '{text}' is not a duration between 1m and 100 years (use e.g. 7d, 36h, 90m, 1d12h).");
+    }
+
+    internal static TimeSpan ParsePendingWait(string text)
+    {
+        if (TryParseDuration(text, out var value) && value <= TimeSpan.FromSeconds(60))
+        {
+            return value;
+        }
+
+        throw new OptionsException($"--max-pending-wait: '{text}' is not a duration from 0s to 60s (use e.g. 2s, 0s, 1m).");
     }
 
     /// <summary>The inverse of <see cref="TryParseDuration"/> for display: 7d, 36h, 90m.</summary>

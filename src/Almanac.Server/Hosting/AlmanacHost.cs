@@ -105,6 +105,7 @@ internal static class AlmanacHost
         {
             WalDirectory = Path.Combine(options.FullDataDir, "wal"),
             MaxPendingBytes = options.MaxPendingBytes,
+            MaxAdmissionWait = options.MaxPendingWait,
         });
         builder.Services.AddSingleton<IngestPipeline>();
         builder.Services.AddSingleton<IngestAdmission>();

@@ -23,7 +23,7 @@ public sealed class IngestPipelineTests : IDisposable
         }
     }
 
-    private (IngestPipeline Pipeline, DuckDbStore Store) Create(string storeName, long maxPendingBytes = 64 << 20, TimeSpan? flushInterval = null)
+    private (IngestPipeline Pipeline, DuckDbStore Store) Create(string storeName, long maxPendingBytes = 64 << 20, TimeSpan? flushInterval = null, TimeSpan? maxAdmissionWait = null)
     {
         Directory.CreateDirectory(_dir);
         var store = new DuckDbStore(Path.Combine(_dir, storeName + ".duckdb"));
@@ -32,6 +32,7 @@ public sealed class IngestPipelineTests : IDisposable
             WalDirectory = Path.Combine(_dir, "wal"),
             MaxPendingBytes = maxPendingBytes,
             FlushInterval = flushInterval ?? TimeSpan.FromMilliseconds(50),
+            MaxAdmissionWait = maxAdmissionWait ?? TimeSpan.FromSeconds(2),
         };
         return (new IngestPipeline(store, options, NullLogger<IngestPipeline>.Instance), store);
     }
@@ -86,7 +87,7 @@ public sealed class IngestPipelineTests : IDisposable
     public async Task Export_BeyondPendingBudget_IsOverloadedAndKeepsNothing()
     {
         // The store loop waits an hour before writing, so the first export stays pending.
-        var (pipeline, store) = Create("a", maxPendingBytes: 1, flushInterval: TimeSpan.FromHours(1));
+        var (pipeline, store) = Create("a", maxPendingBytes: 1, flushInterval: TimeSpan.FromHours(1), maxAdmissionWait: TimeSpan.FromMilliseconds(100));
         await using var _ = store;
         await pipeline.StartAsync(CancellationToken.None);
         var (first, firstId) = OneTrace();
@@ -100,6 +101,42 @@ public sealed class IngestPipelineTests : IDisposable
 
         // Stopping drains what was acknowledged, and only that.
         await pipeline.StopAsync();
+        Assert.NotNull(await store.GetTraceAsync(firstId));
+        Assert.Null(await store.GetTraceAsync(secondId));
+    }
+
+    [Fact]
+    public async Task Export_BeyondPendingBudget_WaitsForTheStoreInsteadOfRefusing()
+    {
+        // The first export fills the budget until the next flush (200 ms); the second is held until then, not refused.
+        var (pipeline, store) = Create("a", maxPendingBytes: 1, flushInterval: TimeSpan.FromMilliseconds(200), maxAdmissionWait: TimeSpan.FromSeconds(30));
+        await using var _ = store;
+        await pipeline.StartAsync(CancellationToken.None);
+        var (first, firstId) = OneTrace();
+        var (second, secondId) = OneTrace();
+
+        Assert.Equal(IngestStatus.Accepted, (await pipeline.ExportTracesAsync(first)).Status);
+        Assert.Equal(IngestStatus.Accepted, (await pipeline.ExportTracesAsync(second)).Status);
+
+        await pipeline.StopAsync();
+        Assert.NotNull(await store.GetTraceAsync(firstId));
+        Assert.NotNull(await store.GetTraceAsync(secondId));
+    }
+
+    [Fact]
+    public async Task Export_HeldForBudget_IsRefusedAsUnavailableWhenStopping()
+    {
+        var (pipeline, store) = Create("a", maxPendingBytes: 1, flushInterval: TimeSpan.FromHours(1), maxAdmissionWait: TimeSpan.FromMinutes(5));
+        await using var _ = store;
+        await pipeline.StartAsync(CancellationToken.None);
+        var (first, firstId) = OneTrace();
+        var (second, secondId) = OneTrace();
+        Assert.Equal(IngestStatus.Accepted, (await pipeline.ExportTracesAsync(first)).Status);
+        var held = pipeline.ExportTracesAsync(second);
+
+        await pipeline.StopAsync();
+
+        Assert.Equal(IngestStatus.Unavailable, (await held.WaitAsync(TimeSpan.FromSeconds(30))).Status);
         Assert.NotNull(await store.GetTraceAsync(firstId));
         Assert.Null(await store.GetTraceAsync(secondId));
     }

@@ -21,6 +21,7 @@ public sealed class OptionsLoaderTests
         Assert.Equal(TimeSpan.FromDays(7), options.Retention);
         Assert.Equal("embedded", options.Storage);
         Assert.Equal(16 * 1024 * 1024, options.MaxRequestBytes);
+        Assert.Equal(TimeSpan.FromSeconds(2), options.MaxPendingWait);
     }
 
     [Fact]
@@ -50,6 +51,24 @@ public sealed class OptionsLoaderTests
     [InlineData("1048576", 1048576L)]
     public void ParseSize_AcceptsUnits(string text, long bytes) =>
         Assert.Equal(bytes, OptionsLoader.ParseSize("max-request-size", text, 1L << 30));
+
+    [Theory]
+    [InlineData("0s", 0)]
+    [InlineData("2s", 2)]
+    [InlineData("1m", 60)]
+    public void ParsePendingWait_AcceptsZeroToAMinute(string text, int seconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(seconds), OptionsLoader.ParsePendingWait(text));
+
+    [Theory]
+    [InlineData("61s")]
+    [InlineData("500ms")]
+    [InlineData("-1s")]
+    [InlineData("")]
+    public void ParsePendingWait_RefusesOthersNamingTheOption(string text)
+    {
+        var ex = Assert.Throws<OptionsLoader.OptionsException>(() => OptionsLoader.ParsePendingWait(text));
+        Assert.Contains("--max-pending-wait", ex.Message);
+    }
 
     [Fact]
     public void Load_SamePortTwice_Fails()

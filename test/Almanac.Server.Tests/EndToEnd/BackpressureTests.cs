@@ -9,8 +9,8 @@ public sealed class BackpressureTests
     [Fact]
     public async Task StorageBehind_ExportsGet429WithRetryAfter_AndEveryAcceptedTraceIsStored()
     {
-        // A one-byte budget: while any accepted export waits for storage, the next ones are refused.
-        await using var almanac = await AlmanacProcess.StartAsync(null, "--max-pending-size", "1");
+        // A one-byte budget and no holding: while any accepted export waits for storage, the next ones are refused.
+        await using var almanac = await AlmanacProcess.StartAsync(null, "--max-pending-size", "1", "--max-pending-wait", "0s");
         using var http = new HttpClient { BaseAddress = almanac.HttpEndpoint };
         var accepted = new ConcurrentBag<TraceId>();
         var refused = 0;
@@ -50,5 +50,41 @@ public sealed class BackpressureTests
 
         using var health = await query.Http.GetAsync(new Uri("/healthz", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    [Fact]
+    public async Task StorageBehind_ExportsAreHeldUntilItCatchesUp_NotRefused()
+    {
+        // The same one-byte budget with the default hold: each export waits for the one before it to be stored
+        // (a flush every 200 ms) instead of being sent away for a second.
+        await using var almanac = await AlmanacProcess.StartAsync(null, "--max-pending-size", "1");
+        using var http = new HttpClient { BaseAddress = almanac.HttpEndpoint };
+        var accepted = new ConcurrentBag<TraceId>();
+        var other = new ConcurrentBag<string>();
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, 3), async (_, ct) =>
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var (request, traceId) = OtlpRequests.OneTrace("held");
+                using var response = await http.PostAsync(new Uri("/v1/traces", UriKind.Relative), OtlpRequests.Protobuf(request), ct);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    accepted.Add(traceId);
+                }
+                else
+                {
+                    other.Add($"{(int)response.StatusCode}");
+                }
+            }
+        });
+
+        Assert.Empty(other);
+        Assert.Equal(12, accepted.Count);
+        using var query = new QueryClient(almanac.UiEndpoint);
+        foreach (var id in accepted)
+        {
+            await query.WaitForTraceAsync(id.ToHex(), minSpans: 2);
+        }
     }
 }
