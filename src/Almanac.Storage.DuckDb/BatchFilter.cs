@@ -11,7 +11,8 @@ namespace Almanac.Storage.DuckDb;
 /// row in <c>span_batches</c> with its start-time range, longest duration, span count and a split-block Bloom filter
 /// over what searches ask for: every span and event attribute pair (exactly as <see cref="SearchText"/> spells it),
 /// service names, operation names and resource ids. A search reads only the batches whose filter may hold every
-/// pair it asks for, newest first, and stops once no further batch can beat the traces it already has.
+/// pair it asks for, newest first, and stops once no further batch can beat the traces it already has. A second
+/// filter per batch holds its trace ids: trace by id and trace summaries read only the batches it admits (ADR 0005).
 /// <para>
 /// A batch is one or more consecutive writes: small writes (a quiet system flushes a few spans every 200 ms) are
 /// grouped until the group holds <see cref="GroupSpans"/> spans, with the group's row rewritten on each commit, so the
@@ -33,6 +34,12 @@ internal sealed class BatchFilter
     /// </summary>
     private const int BitsPerItem = 10;
 
+    /// <summary>
+    /// Bits per trace id: every trace-by-id lookup probes every batch, so a false positive (a batch read for nothing)
+    /// matters more than for search items; 16 bits make it about 0.1%, at two bytes per trace.
+    /// </summary>
+    private const int BitsPerTrace = 16;
+
     private const int BlockBytes = 32;
 
     // The salts of the split-block Bloom filter as Parquet specifies it: one odd multiplier per 32-bit word of a block.
@@ -40,6 +47,7 @@ internal sealed class BatchFilter
 
     private readonly int _groupSpans;
     private readonly HashSet<ulong> _items = new();
+    private readonly HashSet<ulong> _traces = new();
     private readonly byte[] _scratch = new byte[8];
     private int _nextBatch = 1;
     private SpanBatchInfo? _open;
@@ -122,6 +130,8 @@ internal sealed class BatchFilter
         }
     }
 
+    public void AddTrace(Almanac.Core.Model.TraceId traceId) => _traces.Add(TraceHash(traceId));
+
     /// <summary>Writes (or rewrites) the group's row inside the batch's transaction.</summary>
     public void Write(DuckDBConnection writer)
     {
@@ -132,20 +142,22 @@ internal sealed class BatchFilter
         }
 
         var filter = BuildFilter();
+        var traceFilter = Build(_traces, BitsPerTrace);
         using var command = writer.CreateCommand();
-        command.CommandText = "INSERT OR REPLACE INTO span_batches VALUES ($1, $2, $3, $4, $5, $6)";
+        command.CommandText = "INSERT OR REPLACE INTO span_batches VALUES ($1, $2, $3, $4, $5, $6, $7)";
         command.Parameters.Add(new DuckDBParameter(_open!.Batch));
         command.Parameters.Add(new DuckDBParameter(_minStart));
         command.Parameters.Add(new DuckDBParameter(_maxStart));
         command.Parameters.Add(new DuckDBParameter(_maxDuration));
         command.Parameters.Add(new DuckDBParameter(_spans + _pendingSpans));
         command.Parameters.Add(new DuckDBParameter(filter));
+        command.Parameters.Add(new DuckDBParameter(traceFilter));
         command.ExecuteNonQuery();
-        _open = new SpanBatchInfo(_open.Batch, _minStart, _maxStart, _maxDuration, _spans + _pendingSpans, filter);
+        _open = new SpanBatchInfo(_open.Batch, _minStart, _maxStart, _maxDuration, _spans + _pendingSpans, filter, traceFilter);
     }
 
     /// <summary>The filter over the open group's items so far.</summary>
-    public byte[] BuildFilter() => Build(_items);
+    public byte[] BuildFilter() => Build(_items, BitsPerItem);
 
     /// <summary>After the commit: publishes the group to searches and closes it once it is big enough.</summary>
     public void Committed(SpanBatches index)
@@ -170,7 +182,8 @@ internal sealed class BatchFilter
     private void NewGroup()
     {
         _items.Clear();
-        _open = new SpanBatchInfo(_nextBatch++, 0, 0, 0, 0, []);
+        _traces.Clear();
+        _open = new SpanBatchInfo(_nextBatch++, 0, 0, 0, 0, [], []);
         _minStart = long.MaxValue;
         _maxStart = long.MinValue;
         _maxDuration = 0;
@@ -200,12 +213,23 @@ internal sealed class BatchFilter
         return XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(needle, 1, needle.Length - 2), (long)Kind.Pair);
     }
 
+    /// <summary>
+    /// A trace id is already uniformly random (W3C trace ids are required to be), but not every sender's is: mixing
+    /// both halves keeps a sender with a constant high half from crowding one block.
+    /// </summary>
+    public static ulong TraceHash(Almanac.Core.Model.TraceId traceId)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        traceId.WriteTo(bytes);
+        return XxHash3.HashToUInt64(bytes);
+    }
+
     private static ulong Hash(Kind kind, string text) => XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(text), (long)kind);
 
-    /// <summary>A split-block Bloom filter over the items, sized to <see cref="BitsPerItem"/> bits per distinct item.</summary>
-    public static byte[] Build(IReadOnlyCollection<ulong> items)
+    /// <summary>A split-block Bloom filter over the items, sized to the given bits per distinct item.</summary>
+    public static byte[] Build(IReadOnlyCollection<ulong> items, int bitsPerItem)
     {
-        var blocks = Math.Max(1, (int)(((long)items.Count * BitsPerItem + 255) / 256));
+        var blocks = Math.Max(1, (int)(((long)items.Count * bitsPerItem + 255) / 256));
         var filter = new byte[blocks * BlockBytes];
         var words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(filter.AsSpan());
         foreach (var item in items)
@@ -249,7 +273,7 @@ internal sealed class BatchFilter
 }
 
 /// <summary>One <c>span_batches</c> row as searches use it.</summary>
-internal sealed record SpanBatchInfo(int Batch, long MinStart, long MaxStart, long MaxDuration, int Spans, byte[] Filter);
+internal sealed record SpanBatchInfo(int Batch, long MinStart, long MaxStart, long MaxDuration, int Spans, byte[] Filter, byte[] TraceFilter);
 
 /// <summary>
 /// The batches' rows in memory, for searches: loaded at start, replaced after each commit, trimmed by retention.
@@ -266,23 +290,26 @@ internal sealed class SpanBatches
     public static List<SpanBatchInfo> Read(DuckDBConnection connection)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT batch, min_start_ns, max_start_ns, max_duration_ns, spans, filter FROM span_batches ORDER BY batch";
+        command.CommandText = "SELECT batch, min_start_ns, max_start_ns, max_duration_ns, spans, filter, trace_filter FROM span_batches ORDER BY batch";
         using var reader = command.ExecuteReader();
         var rows = new List<SpanBatchInfo>();
         while (reader.Read())
         {
-            byte[] filter;
-            using (var stream = reader.GetStream(5))
-            {
-                filter = new byte[stream.Length];
-                stream.ReadExactly(filter);
-            }
-
-            rows.Add(new SpanBatchInfo(reader.GetInt32(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt32(4), filter));
+            rows.Add(new SpanBatchInfo(reader.GetInt32(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt32(4),
+                ReadBlob(reader, 5), ReadBlob(reader, 6)));
         }
 
         return rows;
     }
+
+    private static byte[] ReadBlob(System.Data.Common.DbDataReader reader, int ordinal)
+    {
+        using var stream = reader.GetStream(ordinal);
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
+    }
+
 
     public void Load(IEnumerable<SpanBatchInfo> rows)
     {

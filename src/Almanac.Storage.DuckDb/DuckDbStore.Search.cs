@@ -20,7 +20,7 @@ public sealed partial class DuckDbStore
     /// </summary>
     private const int FirstChunkBatches = 2;
 
-    /// <summary>Trace ids per summary lookup: the ART index on traces answers an IN list of this size directly.</summary>
+    /// <summary>Trace ids per trace-start lookup (their parts are read from the batches their trace filters admit).</summary>
     private const int TraceLookupChunk = 256;
 
     private readonly SpanBatches _spanBatches = new();
@@ -139,7 +139,8 @@ public sealed partial class DuckDbStore
         using var transaction = connection.BeginTransaction();
         if (!prune)
         {
-            var sql = "SELECT t.trace_id FROM traces t SEMI JOIN (SELECT trace_id FROM spans WHERE " + where
+            var sql = "SELECT t.trace_id FROM (SELECT trace_id, min(start_ns) AS start_ns FROM trace_parts GROUP BY trace_id) t "
+                + "SEMI JOIN (SELECT trace_id FROM spans WHERE " + where
                 + ") m ON t.trace_id = m.trace_id ORDER BY t.start_ns DESC, t.trace_id LIMIT " + P(query.Limit);
             using var command = Command(connection, sql, parameters.ToArray());
             using var reader = command.ExecuteReader();
@@ -228,31 +229,9 @@ public sealed partial class DuckDbStore
     /// </summary>
     private int ReadChunk(DuckDBConnection connection, string where, List<object> parameters, TraceQuery query, List<SpanBatchInfo> chunk, TopTraces best)
     {
-        // One branch per run of consecutive batch numbers, each with its own batch and start range: zone maps skip
-        // on such a conjunction, whereas an OR of ranges (or one range spanning the gaps) measured as a scan of
-        // everything between the first and the last batch.
-        var sorted = chunk.OrderBy(b => b.Batch).ToList();
-        var sql = new StringBuilder("SELECT trace_id, max(start_ns) AS bound FROM (");
-        for (var i = 0; i < sorted.Count;)
-        {
-            var j = i;
-            while (j + 1 < sorted.Count && sorted[j + 1].Batch == sorted[j].Batch + 1)
-            {
-                j++;
-            }
-
-            var run = sorted.GetRange(i, j - i + 1);
-            var low = Math.Max(query.StartTimeMinUnixNano, run.Min(b => b.MinStart));
-            var high = Math.Min(query.StartTimeMaxUnixNano, run.Max(b => b.MaxStart));
-            sql.Append(i == 0 ? string.Empty : " UNION ALL ")
-                .Append("SELECT trace_id, start_ns FROM spans WHERE ").Append(where)
-                .Append(" AND batch BETWEEN ").Append(run[0].Batch.ToString(CultureInfo.InvariantCulture))
-                .Append(" AND ").Append(run[^1].Batch.ToString(CultureInfo.InvariantCulture))
-                .Append(" AND start_ns BETWEEN ").Append(low.ToString(CultureInfo.InvariantCulture))
-                .Append(" AND ").Append(high.ToString(CultureInfo.InvariantCulture));
-            i = j + 1;
-        }
-
+        var sql = new StringBuilder("SELECT trace_id, max(start_ns) AS bound FROM (")
+            .AppendJoin(" UNION ALL ", BatchRuns(chunk, startRange: true, query.StartTimeMinUnixNano, query.StartTimeMaxUnixNano)
+                .Select(run => "SELECT trace_id, start_ns FROM spans WHERE " + where + " AND " + run));
         sql.Append(") GROUP BY trace_id");
 
         var found = new List<(TraceId Id, long Bound)>();
@@ -275,14 +254,9 @@ public sealed partial class DuckDbStore
         for (var next = 0; next < found.Count && !best.Beats(found[next].Bound); next += size)
         {
             lookups++;
-            var ids = found.Skip(next).Take(size).ToList();
-            var placeholders = string.Join(", ", Enumerable.Range(1, ids.Count).Select(i => "$" + i.ToString(CultureInfo.InvariantCulture)));
-            using var command = Command(connection, "SELECT trace_id, start_ns FROM traces WHERE trace_id IN (" + placeholders + ")",
-                ids.Select(id => (object)id.Id.ToBytes()).ToArray());
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
+            foreach (var (id, trace) in ReadTraceParts(connection, found.Skip(next).Take(size).Select(f => f.Id).ToList()))
             {
-                best.Offer(ReadTraceId(reader, 0), reader.GetInt64(1));
+                best.Offer(id, trace.Start);
             }
         }
 

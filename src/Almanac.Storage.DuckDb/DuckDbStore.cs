@@ -109,7 +109,6 @@ public sealed partial class DuckDbStore : ITelemetryStore
         CheckSchemaVersion(_writer);
         Execute(_writer, Schema.Create);
         Execute(_writer, "INSERT INTO schema_version SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM schema_version)", Schema.Version);
-        Execute(_writer, Schema.CreateStaging);
         LoadIdMaps(_writer);
         LoadBatches(_writer);
         _logger?.LogDebug("DuckDB span store opened at {ConnectionString}", _connectionString);
@@ -227,7 +226,6 @@ public sealed partial class DuckDbStore : ITelemetryStore
         _newKeyIds.Clear();
         _batchFilter.Begin();
         using var transaction = writer.BeginTransaction();
-        Execute(writer, "DELETE FROM temp.main.trace_batch");
         using (var appender = writer.CreateAppender("spans"))
         {
             var skipped = AppendSpans(appender, requests, spanCount, state);
@@ -239,12 +237,17 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
         if (traces.Count > 0)
         {
-            using (var appender = writer.CreateAppender("temp", "main", "trace_batch"))
+            // Appended as they are: readers combine a trace's parts (TraceParts), so no write reads or updates a row.
+            var batchNumber = _batchFilter.Batch;
+            using var appender = writer.CreateAppender("trace_parts");
+            Span<byte> id = stackalloc byte[TraceId.ByteLength];
+            foreach (var (traceId, t) in traces)
             {
-                foreach (var (traceId, t) in traces)
-                {
-                    appender.CreateRow()
-                        .AppendValue(traceId.ToBytes())
+                _batchFilter.AddTrace(traceId);
+                traceId.WriteTo(id);
+                appender.CreateRow()
+                        .AppendValue(id)
+                        .AppendValue((int?)batchNumber)
                         .AppendValue((long?)t.Start)
                         .AppendValue((long?)t.End)
                         .AppendValue(t.RootService)
@@ -257,10 +260,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
                         .AppendValue((IEnumerable<string>)t.PerService.Keys)
                         .AppendValue((IEnumerable<int>)t.PerService.Values)
                         .EndRow();
-                }
             }
-
-            Execute(writer, Schema.MergeTraces);
         }
 
         WriteLogs(writer, batch.Logs, batchResources, batchScopes, newResources, newScopes);
@@ -560,26 +560,20 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
     public Task<TraceData?> GetTraceAsync(TraceId traceId, CancellationToken cancellationToken = default) => Read(connection =>
     {
-        var id = traceId.ToBytes();
-        long start, lastStart;
-        using (var command = Command(connection, "SELECT start_ns, last_start_ns FROM traces WHERE trace_id = $1", id))
-        using (var reader = command.ExecuteReader())
+        // Only the batches whose trace filter may hold the trace are read; a trace none of them holds is answered
+        // without touching the database.
+        var batches = BatchesHolding(_spanBatches.Snapshot, [traceId]);
+        if (batches.Count == 0)
         {
-            if (!reader.Read())
-            {
-                return null;
-            }
-
-            start = reader.GetInt64(0);
-            lastStart = reader.GetInt64(1);
+            return null;
         }
 
+        var id = traceId.ToBytes();
         var result = new List<SpanData>();
         Func<int, string> keyOf = id => KeyName(connection, id);
-        // The start range is redundant for correctness but lets zone maps skip row groups outside the trace.
-        using (var command = Command(connection,
+        using (var command = Command(connection, string.Join(" UNION ALL ", BatchRuns(batches, startRange: true).Select(run =>
             "SELECT span_id, parent_span_id, name, start_ns, duration_ns, service, resource_id, scope_id, span_proto, kind, attrs, attr_types "
-            + "FROM spans WHERE trace_id = $1 AND start_ns >= $2 AND start_ns <= $3", id, start, lastStart))
+            + "FROM spans WHERE trace_id = $1 AND " + run)), id))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -604,35 +598,6 @@ public sealed partial class DuckDbStore : ITelemetryStore
         }
 
         return result.Count == 0 ? null : new TraceData(traceId, result);
-    }, cancellationToken);
-
-    public Task<IReadOnlyList<TraceSummary>> GetTraceSummariesAsync(IReadOnlyList<TraceId> traceIds, CancellationToken cancellationToken = default) => Read<IReadOnlyList<TraceSummary>>(connection =>
-    {
-        var found = new Dictionary<TraceId, TraceSummary>();
-        foreach (var chunk in traceIds.Distinct().Chunk(500))
-        {
-            var placeholders = string.Join(", ", Enumerable.Range(1, chunk.Length).Select(i => "$" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            using var command = Command(connection,
-                "SELECT trace_id, start_ns, end_ns, root_service, root_name, has_root, span_count, error_count, services, service_counts "
-                + "FROM traces WHERE trace_id IN (" + placeholders + ")", chunk.Select(id => (object)id.ToBytes()).ToArray());
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                var id = ReadTraceId(reader, 0);
-                var names = reader.GetFieldValue<List<string>>(8);
-                var counts = reader.GetFieldValue<List<int>>(9);
-                var perService = new Dictionary<string, int>(StringComparer.Ordinal);
-                for (var i = 0; i < names.Count; i++)
-                {
-                    perService[names[i]] = perService.GetValueOrDefault(names[i]) + counts[i];
-                }
-
-                found[id] = new TraceSummary(id, reader.GetInt64(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4),
-                    reader.GetBoolean(5), reader.GetInt32(6), reader.GetInt32(7), perService);
-            }
-        }
-
-        return traceIds.Where(found.ContainsKey).Select(id => found[id]).ToList();
     }, cancellationToken);
 
     public Task<IReadOnlyList<string>> GetServicesAsync(CancellationToken cancellationToken = default) =>
@@ -734,11 +699,8 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 // so an entry seen after the cutoff is not deleted for a stale last_seen.
                 UpsertCatalogue(writer, _knownServices.Stale(), _knownOperations.Stale(), _knownKeys.Stale());
 
-                // Only traces that started before the cutoff can have lost spans.
-                Execute(writer, """
-                    DELETE FROM traces WHERE start_ns < $1 AND (end_ns < $1 OR trace_id NOT IN (
-                        SELECT trace_id FROM spans WHERE start_ns >= $1))
-                    """, cutoffUnixNano);
+                // A trace part goes with the last of its spans; a trace with spans on both sides keeps its older parts.
+                Execute(writer, "DELETE FROM trace_parts WHERE last_start_ns < $1", cutoffUnixNano);
                 DeleteBatchesOlderThan(writer, cutoffUnixNano);
                 Execute(writer, "DELETE FROM logs WHERE ts_ns < $1", cutoffUnixNano);
                 Execute(writer, "DELETE FROM services WHERE last_seen < $1", cutoffUnixNano);
@@ -929,9 +891,20 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
     private sealed record ScopeEntry(long Id, long Hash, InstrumentationScope Scope, string SchemaUrl);
 
-    /// <summary>One trace's share of a batch, folded in memory so the summary upsert is one row per trace.</summary>
+    /// <summary>
+    /// One trace's share of a write, folded in memory so the write appends one trace part per trace; readers fold a
+    /// trace's parts into one the same way (<see cref="AddPart"/>).
+    /// </summary>
     private sealed class TraceAggregate
     {
+        private TraceAggregate()
+        {
+            Start = long.MaxValue;
+            End = long.MinValue;
+            LastStart = long.MinValue;
+            RootStart = long.MaxValue;
+        }
+
         public TraceAggregate(long start, long end, bool isRoot, string service, string name, bool isError)
         {
             Start = start;
@@ -972,6 +945,32 @@ public sealed partial class DuckDbStore : ITelemetryStore
             }
 
             Count(service, isError);
+        }
+
+        /// <summary>Nothing yet: the first part added supplies everything.</summary>
+        public static TraceAggregate Empty() => new();
+
+        /// <summary>
+        /// Folds in another write's part, in write order: a real root seen first is kept, otherwise a real root or an
+        /// earlier stand-in replaces the one held.
+        /// </summary>
+        public void AddPart(long start, long end, string rootService, string rootName, bool hasRoot, long rootStart, int spans, int errors,
+            long lastStart, List<string> services, List<int> counts)
+        {
+            Start = Math.Min(Start, start);
+            End = Math.Max(End, end);
+            LastStart = Math.Max(LastStart, lastStart);
+            if (!HasRoot && (hasRoot || rootStart < RootStart))
+            {
+                SetRoot(rootStart, hasRoot, rootService, rootName);
+            }
+
+            SpanCount += spans;
+            ErrorCount += errors;
+            for (var i = 0; i < services.Count; i++)
+            {
+                PerService[services[i]] = PerService.GetValueOrDefault(services[i]) + counts[i];
+            }
         }
 
         private void SetRoot(long start, bool isRoot, string service, string name)

@@ -38,7 +38,8 @@ internal static class Schema
             max_start_ns    BIGINT  NOT NULL,
             max_duration_ns BIGINT  NOT NULL,
             spans           INTEGER NOT NULL,
-            filter          BLOB    NOT NULL   -- split-block Bloom filter: attribute pairs, services, operations, resources
+            filter          BLOB    NOT NULL,  -- split-block Bloom filter: attribute pairs, services, operations, resources
+            trace_filter    BLOB    NOT NULL   -- the same kind of filter over the batch's trace ids (trace by id)
         );
 
         -- Attribute keys by the small id the spans' search text spells them with; ids are never reused.
@@ -69,9 +70,13 @@ internal static class Schema
             proto      BLOB    NOT NULL
         );
 
-        -- One row per trace, merged batch by batch; also the trace id -> time range lookup for trace-by-id.
-        CREATE TABLE IF NOT EXISTS traces (
-            trace_id       BLOB PRIMARY KEY,
+        -- One row per trace per write: what that write's spans say about the trace. Appended, never updated, and no
+        -- index (ADR 0005): readers find a trace's parts through the batches whose trace filter may hold it
+        -- (span_batches.trace_filter, in memory) and combine them (TraceParts). Rows sit in batch order, so zone
+        -- maps on batch skip everything else.
+        CREATE TABLE IF NOT EXISTS trace_parts (
+            trace_id       BLOB      NOT NULL,
+            batch          INTEGER   NOT NULL,  -- span_batches.batch of the write
             start_ns       BIGINT    NOT NULL,
             end_ns         BIGINT    NOT NULL,
             root_service   VARCHAR   NOT NULL,
@@ -81,10 +86,9 @@ internal static class Schema
             span_count     INTEGER   NOT NULL,
             error_count    INTEGER   NOT NULL,
             -- The latest span start: with clock skew a span can end before it starts, so end_ns alone does not
-            -- bound the start_ns range trace-by-id scans.
+            -- tell whether retention deleted every span of the part.
             last_start_ns  BIGINT    NOT NULL,
-            -- Spans per service as parallel lists that merges simply concatenate; readers sum per name. Keeps the
-            -- upsert a single SQL statement without read-modify-write in the client.
+            -- Spans per service as parallel lists.
             services       VARCHAR[] NOT NULL,
             service_counts INTEGER[] NOT NULL
         );
@@ -169,53 +173,13 @@ internal static class Schema
         );
         """;
 
-    /// <summary>Per-connection staging for the trace summary upsert (temp: never written to the WAL).</summary>
-    public const string CreateStaging = """
-        CREATE TEMP TABLE IF NOT EXISTS trace_batch (
-            trace_id       BLOB,
-            start_ns       BIGINT,
-            end_ns         BIGINT,
-            root_service   VARCHAR,
-            root_name      VARCHAR,
-            has_root       BOOLEAN,
-            root_start_ns  BIGINT,
-            span_count     INTEGER,
-            error_count    INTEGER,
-            last_start_ns  BIGINT,
-            services       VARCHAR[],
-            service_counts INTEGER[]
-        );
-        """;
-
-    /// <summary>
-    /// Merges the batch's per-trace aggregates. A stored real root is kept; otherwise the batch's root wins if it
-    /// is real or starts earlier than the stored stand-in. SET expressions read the row as it was before.
-    /// </summary>
-    public const string MergeTraces = """
-        INSERT INTO traces SELECT * FROM temp.main.trace_batch
-        ON CONFLICT (trace_id) DO UPDATE SET
-            start_ns = least(traces.start_ns, excluded.start_ns),
-            end_ns = greatest(traces.end_ns, excluded.end_ns),
-            root_service = CASE WHEN NOT traces.has_root AND (excluded.has_root OR excluded.root_start_ns < traces.root_start_ns)
-                THEN excluded.root_service ELSE traces.root_service END,
-            root_name = CASE WHEN NOT traces.has_root AND (excluded.has_root OR excluded.root_start_ns < traces.root_start_ns)
-                THEN excluded.root_name ELSE traces.root_name END,
-            root_start_ns = CASE WHEN NOT traces.has_root AND (excluded.has_root OR excluded.root_start_ns < traces.root_start_ns)
-                THEN excluded.root_start_ns ELSE traces.root_start_ns END,
-            has_root = traces.has_root OR excluded.has_root,
-            span_count = traces.span_count + excluded.span_count,
-            error_count = traces.error_count + excluded.error_count,
-            last_start_ns = greatest(traces.last_start_ns, excluded.last_start_ns),
-            services = list_concat(traces.services, excluded.services),
-            service_counts = list_concat(traces.service_counts, excluded.service_counts);
-        """;
-
     /// <summary>
     /// The layout <see cref="Create"/> makes. 1: until 2026-11-24 (attr_keys/attr_values lists, end_ns, hashed ids);
     /// 2: the same day until ZSTD (ADR 0003); 3: DuckDB's newest storage format with ZSTD blobs and search text;
-    /// 4: spans.batch and span_batches, what search prunes on (ADR 0004).
+    /// 4: spans.batch and span_batches, what search prunes on (ADR 0004); 5: trace_parts and the batches' trace-id
+    /// filters instead of the upserted, primary-keyed traces table (ADR 0005).
     /// </summary>
-    public const int Version = 4;
+    public const int Version = 5;
 
     /// <summary>
     /// One attribute filter against a span row: its search text contains the needle (<see cref="SearchText.Needle"/>).

@@ -188,7 +188,7 @@ public sealed class DuckDbSearchPruningTests : IAsyncLifetime
     {
         var random = new Random(99);
         var added = Enumerable.Range(0, 20_000).Select(_ => (ulong)random.NextInt64() ^ ((ulong)random.Next() << 63)).ToHashSet();
-        var filter = BatchFilter.Build(added);
+        var filter = BatchFilter.Build(added, bitsPerItem: 10);
 
         Assert.All(added, item => Assert.True(BatchFilter.MayContain(filter, item)));
         var falsePositives = Enumerable.Range(0, 100_000).Select(_ => (ulong)random.NextInt64()).Where(i => !added.Contains(i))

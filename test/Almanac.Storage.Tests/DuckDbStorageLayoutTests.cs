@@ -49,8 +49,27 @@ public sealed class DuckDbStorageLayoutTests : IDisposable
         await using var store = new DuckDbStore(DatabasePath);
         var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.InitializeAsync());
 
-        Assert.Contains("layout 3, but this Almanac reads layout 4", error.Message, StringComparison.Ordinal);
+        Assert.Contains("layout 3, but this Almanac reads layout 5", error.Message, StringComparison.Ordinal);
         Assert.Contains("--data-dir", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Initialize_FileFromLayout4WithTheTracesTable_RefusesWithWhatToDo()
+    {
+        // Layout 4 kept one upserted, primary-keyed row per trace in traces; layout 5 reads trace_parts instead.
+        using (var connection = new DuckDBConnection("Data Source=" + DatabasePath))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE spans (trace_id BLOB); CREATE TABLE traces (trace_id BLOB PRIMARY KEY); "
+                + "CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (4)";
+            command.ExecuteNonQuery();
+        }
+
+        await using var store = new DuckDbStore(DatabasePath);
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.InitializeAsync());
+
+        Assert.Contains("layout 4, but this Almanac reads layout 5", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
