@@ -318,7 +318,7 @@ public sealed partial class DuckDbStore
         var end = unchecked((long)fields.End);
         var name = _strings.Get(fields.Name);
         RecordLinkKeys(bytes, group.Service, start, state.Catalogue);
-        var blob = _codec.EncodeRaw(bytes, fields, _searchText.Rebuildable, start, Math.Max(0, end - start));
+        var blob = _codec.EncodeRaw(bytes, fields, _searchText.Rebuildable, _searchText.EventsRebuildable, start, Math.Max(0, end - start));
         AppendRow(appender, state, traceId, spanId, parentId, start, end, group.Service, name, Writable(fields.Name), fields.Kind,
             fields.StatusCode, group.ResourceEntry!, group.ScopeEntry!, blob);
         return true;
@@ -340,7 +340,7 @@ public sealed partial class DuckDbStore
         _searchText.Build(span.Attributes, span.Events, _keyIdOf);
         AppendRow(appender, state, data.TraceId, data.SpanId, data.ParentSpanId, data.StartTimeUnixNano, data.EndTimeUnixNano,
             data.ServiceName, span.Name, Utf8(span.Name), (int)span.Kind, (int)(span.Status?.Code ?? Status.Types.StatusCode.Unset),
-            resource, scope, _codec.Encode(data, stripAttributes: _searchText.Rebuildable));
+            resource, scope, _codec.Encode(data, stripAttributes: _searchText.Rebuildable, stripEventAttributes: _searchText.EventsRebuildable));
     }
 
     /// <summary>
@@ -395,10 +395,27 @@ public sealed partial class DuckDbStore
     {
         _searchText.BeginRaw();
         // Event attributes after all span attributes, whatever order the fields came in.
-        if (!AddToSearchText(new WireAttributes(span, WireSpan.AttributesField, 0), spanAttributes: true)
-            || !AddToSearchText(new WireAttributes(span, WireSpan.EventsField, WireSpan.EventAttributesField), spanAttributes: false))
+        if (!AddToSearchText(new WireAttributes(span, WireSpan.AttributesField, 0), spanAttributes: true))
         {
             return false;
+        }
+
+        // Event by event, so the search text knows where each one's attributes end (it may rebuild them).
+        var events = new ProtoReader(span);
+        while (events.TryReadTag(out var field, out var wireType))
+        {
+            if (field != WireSpan.EventsField || wireType != ProtoReader.LengthDelimited)
+            {
+                events.Skip(wireType);
+                continue;
+            }
+
+            if (!AddToSearchText(new WireAttributes(events.ReadLengthDelimited(), WireSpan.EventAttributesField, 0), spanAttributes: false))
+            {
+                return false;
+            }
+
+            _searchText.EndRawEvent();
         }
 
         _searchText.EndRaw();

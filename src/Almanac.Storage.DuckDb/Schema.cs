@@ -25,8 +25,11 @@ internal static class Schema
             -- ZSTD, not DuckDB's per-string FSST: the text repeats across spans (user agents, statements, routes)
             -- far more than within one, which FSST cannot exploit (realistic spans: 114 -> about 20 bytes).
             attrs          VARCHAR   NOT NULL USING COMPRESSION zstd,  -- span + event attributes as search text (SearchText)
-            attr_types     VARCHAR   NOT NULL,  -- one type letter per span attribute, or '*': they are in span_proto
-            span_proto     BLOB      NOT NULL USING COMPRESSION zstd,  -- the span minus what the columns above reproduce
+            attr_types     VARCHAR   NOT NULL,  -- type letters of the span's (and events') attributes, or '*': they are in span_proto
+            -- DuckDB's own choice (dictionary/FSST), not ZSTD: with attributes and event attributes in the search text,
+            -- almost every blob is the same few bytes (the flags), and ZSTD's per-value overhead made 6.4 B/span of
+            -- what dictionary compression stores in 3.6 (ADR 0005).
+            span_proto     BLOB      NOT NULL,  -- the span minus what the columns above reproduce
             -- span_batches.batch: constant within a write, so it compresses to nothing and zone maps skip on it.
             batch          INTEGER   NOT NULL
         );

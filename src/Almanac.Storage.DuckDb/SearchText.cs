@@ -21,6 +21,10 @@ namespace Almanac.Storage.DuckDb;
 /// The span attributes are rebuilt from this text on read when every one is a string, int, finite double or bool
 /// spelled without a separator (the column <c>attr_types</c> then holds one letter per attribute); otherwise
 /// <c>attr_types</c> is <see cref="InBlob"/> and the span blob keeps the attributes, so nothing is lost either way.
+/// The events' attributes are rebuilt the same way when they qualify too: <c>attr_types</c> then goes on with
+/// <see cref="EventsMark"/> and, per event in order, its attributes' letters and <see cref="EventEnd"/> (the
+/// blob keeps the events without their attributes). They are exception stack traces and messages, mostly: kept in
+/// both places they were most of the blob's bytes.
 /// Reuses its buffers: one instance per writer, not thread-safe.
 /// </summary>
 internal sealed class SearchText
@@ -32,6 +36,12 @@ internal sealed class SearchText
     /// <summary>attr_types value meaning "the attributes are in span_proto".</summary>
     public const string InBlob = "*";
 
+    /// <summary>In attr_types: the span attributes' letters end here and the events' begin.</summary>
+    public const char EventsMark = '|';
+
+    /// <summary>In attr_types: closes one event's letters (an event without attributes is just this).</summary>
+    public const char EventEnd = '.';
+
     private static readonly byte[] InBlobBytes = "*"u8.ToArray();
 
     private byte[] _text = new byte[1024];
@@ -39,6 +49,9 @@ internal sealed class SearchText
     private int _length;
     private int _typeCount;
     private bool _rebuildable;
+    private byte[] _eventTypes = new byte[64];
+    private int _eventTypeCount;
+    private bool _eventsRebuildable;
     private int[] _pairKeys = new int[64];
     private int[] _pairStarts = new int[64];
     private int[] _pairEnds = new int[64];
@@ -65,16 +78,43 @@ internal sealed class SearchText
     public Span<byte> Text => _text.AsSpan(0, _length);
 
     /// <summary>The attr_types value of the last <see cref="Build"/> (ASCII); valid until the next call.</summary>
-    public Span<byte> Types => _rebuildable ? _types.AsSpan(0, _typeCount) : InBlobBytes;
+    public Span<byte> Types
+    {
+        get
+        {
+            if (!_rebuildable)
+            {
+                return InBlobBytes;
+            }
+
+            if (!EventsRebuildable)
+            {
+                return _types.AsSpan(0, _typeCount);
+            }
+
+            EnsureTypes(_typeCount + 1 + _eventTypeCount);
+            _types[_typeCount] = (byte)EventsMark;
+            _eventTypes.AsSpan(0, _eventTypeCount).CopyTo(_types.AsSpan(_typeCount + 1));
+            return _types.AsSpan(0, _typeCount + 1 + _eventTypeCount);
+        }
+    }
 
     /// <summary>Whether the last span's attributes can be dropped from its blob.</summary>
     public bool Rebuildable => _rebuildable;
+
+    /// <summary>
+    /// Whether the last span's event attributes can be dropped from its blob too: the span's own can, and there are
+    /// event attributes, each of a type the text spells losslessly.
+    /// </summary>
+    public bool EventsRebuildable => _rebuildable && _eventsRebuildable && PairCount > SpanPairCount;
 
     public void Build(RepeatedField<KeyValue> spanAttributes, RepeatedField<OpenTelemetry.Proto.Trace.V1.Span.Types.Event> events, Func<string, int> keyId)
     {
         _length = 0;
         _typeCount = 0;
         _rebuildable = true;
+        _eventTypeCount = 0;
+        _eventsRebuildable = true;
         PairCount = 0;
         SpanPairCount = spanAttributes.Count;
         if (spanAttributes.Count == 0 && events.Count == 0)
@@ -101,8 +141,18 @@ internal sealed class SearchText
         {
             foreach (var kv in evt.Attributes)
             {
-                Pair(kv, keyId);
+                var type = TypeLetter(kv.Value);
+                if (!Pair(kv, keyId) || type == 0 || HasUnknownFields(kv))
+                {
+                    _eventsRebuildable = false;
+                }
+                else
+                {
+                    AddEventType(type);
+                }
             }
+
+            AddEventType((byte)EventEnd);
         }
 
         if (_length == 1)
@@ -118,10 +168,15 @@ internal sealed class SearchText
         _length = 0;
         _typeCount = 0;
         _rebuildable = true;
+        _eventTypeCount = 0;
+        _eventsRebuildable = true;
         PairCount = 0;
         SpanPairCount = 0;
         Put(RecordSeparator);
     }
+
+    /// <summary>After an event's attributes (<see cref="AddRaw"/> with spanAttribute false): closes its letters.</summary>
+    public void EndRawEvent() => AddEventType((byte)EventEnd);
 
     /// <summary>
     /// Adds one attribute read straight from the wire (<see cref="WireValue"/>: string, int, double or bool), span
@@ -153,11 +208,6 @@ internal sealed class SearchText
         }
 
         EndPair();
-        if (!spanAttribute)
-        {
-            return;
-        }
-
         var type = value.Type switch
         {
             AttributeValueType.String => (byte)'s',
@@ -166,7 +216,18 @@ internal sealed class SearchText
             AttributeValueType.Bool => (byte)'b',
             _ => (byte)0,
         };
-        if (type == 0 || !clean)
+        if (!spanAttribute)
+        {
+            if (type == 0 || !clean)
+            {
+                _eventsRebuildable = false;
+            }
+            else
+            {
+                AddEventType(type);
+            }
+        }
+        else if (type == 0 || !clean)
         {
             _rebuildable = false;
         }
@@ -196,10 +257,42 @@ internal sealed class SearchText
         return builder.ToString();
     }
 
-    /// <summary>Rebuilds the first <paramref name="types"/>.Length attributes from a stored search text.</summary>
-    public static void Rebuild(string text, string types, Func<int, string> keyOf, RepeatedField<KeyValue> into)
+    /// <summary>
+    /// Rebuilds the span attributes attr_types lists from a stored search text, and the events' when it lists them
+    /// too (<paramref name="events"/> are the span's events as the blob kept them, without their attributes).
+    /// </summary>
+    public static void Rebuild(string text, string types, Func<int, string> keyOf, RepeatedField<KeyValue> into,
+        RepeatedField<OpenTelemetry.Proto.Trace.V1.Span.Types.Event> events)
     {
-        var position = 1; // past the leading RS
+        var mark = types.IndexOf(EventsMark, StringComparison.Ordinal);
+        var position = Rebuild(text, 1, mark < 0 ? types : types[..mark], keyOf, into); // 1: past the leading RS
+        if (mark < 0)
+        {
+            return;
+        }
+
+        var next = mark + 1;
+        foreach (var evt in events)
+        {
+            var end = types.IndexOf(EventEnd, next);
+            if (end < 0)
+            {
+                throw new InvalidDataException("Stored span lists fewer events in attr_types than its blob holds.");
+            }
+
+            position = Rebuild(text, position, types[next..end], keyOf, evt.Attributes);
+            next = end + 1;
+        }
+
+        if (next != types.Length)
+        {
+            throw new InvalidDataException("Stored span lists more events in attr_types than its blob holds.");
+        }
+    }
+
+    /// <summary>Rebuilds one attribute per letter of <paramref name="types"/> from <paramref name="position"/> on; returns where the next starts.</summary>
+    private static int Rebuild(string text, int position, string types, Func<int, string> keyOf, RepeatedField<KeyValue> into)
+    {
         foreach (var type in types)
         {
             var unit = text.IndexOf((char)UnitSeparator, position);
@@ -228,6 +321,8 @@ internal sealed class SearchText
             into.Add(new KeyValue { Key = key, Value = any });
             position = end + 1;
         }
+
+        return position;
     }
 
     private static void AppendClean(StringBuilder builder, string text)
@@ -316,12 +411,26 @@ internal sealed class SearchText
 
     private void AddType(byte type)
     {
-        if (_typeCount == _types.Length)
+        EnsureTypes(_typeCount + 1);
+        _types[_typeCount++] = type;
+    }
+
+    private void EnsureTypes(int length)
+    {
+        if (length > _types.Length)
         {
-            Array.Resize(ref _types, _types.Length * 2);
+            Array.Resize(ref _types, Math.Max(length, _types.Length * 2));
+        }
+    }
+
+    private void AddEventType(byte type)
+    {
+        if (_eventTypeCount == _eventTypes.Length)
+        {
+            Array.Resize(ref _eventTypes, _eventTypes.Length * 2);
         }
 
-        _types[_typeCount++] = type;
+        _eventTypes[_eventTypeCount++] = type;
     }
 
     private void PutInt(long value)

@@ -10,7 +10,8 @@ namespace Almanac.Storage.DuckDb;
 
 /// <summary>
 /// Serializes a span for the span_proto column without the fields that already live in their own columns (ids,
-/// name, start, end, kind, and the attributes when attr_types says the search text rebuilds them), which would
+/// name, start, end, kind, and the span's and events' attributes when attr_types says the search text rebuilds
+/// them), which would
 /// otherwise be most of a span's bytes. A field is left out only when its columns reproduce it exactly, and put
 /// back only when it was left out, so even malformed ids round-trip. The end time has no column: it is start +
 /// duration unless the end precedes the start (clock trouble, duration 0), and only then does the blob keep it,
@@ -33,7 +34,7 @@ internal sealed class SpanCodec
     private byte[] _buffer = new byte[4096];
 
     /// <summary>The stripped encoding; valid until the next call.</summary>
-    public Span<byte> Encode(SpanData data, bool stripAttributes)
+    public Span<byte> Encode(SpanData data, bool stripAttributes, bool stripEventAttributes)
     {
         // Copying references into a reused message and serializing that is much cheaper than serializing the whole
         // span (attributes are most of its bytes) and cutting fields out of the result.
@@ -57,7 +58,21 @@ internal sealed class SpanCodec
         }
 
         rest.Events.Clear();
-        rest.Events.Add(span.Events);
+        if (stripEventAttributes)
+        {
+            // The object path is the rare one (values the wire reader leaves to it): a copy per event is fine.
+            foreach (var evt in span.Events)
+            {
+                var bare = evt.Clone();
+                bare.Attributes.Clear();
+                rest.Events.Add(bare);
+            }
+        }
+        else
+        {
+            rest.Events.Add(span.Events);
+        }
+
         rest.Links.Clear();
         rest.Links.Add(span.Links);
         UnknownFields(rest) = UnknownFields(span);
@@ -91,7 +106,7 @@ internal sealed class SpanCodec
     /// as it was received (unknown fields and fields with an unexpected wire type included, as the message objects
     /// would keep them), so the blob decodes to the same span.
     /// </summary>
-    public Span<byte> EncodeRaw(ReadOnlySpan<byte> span, in WireSpan fields, bool stripAttributes, long start, long duration)
+    public Span<byte> EncodeRaw(ReadOnlySpan<byte> span, in WireSpan fields, bool stripAttributes, bool stripEventAttributes, long start, long duration)
     {
         if (_buffer.Length < span.Length + 19)
         {
@@ -107,6 +122,12 @@ internal sealed class SpanCodec
             if (!reader.TryReadTag(out var field, out var wireType))
             {
                 break;
+            }
+
+            if (stripEventAttributes && field == WireSpan.EventsField && wireType == ProtoReader.LengthDelimited)
+            {
+                size = CopyEventWithoutAttributes(reader.ReadLengthDelimited(), size);
+                continue;
             }
 
             reader.Skip(wireType);
@@ -144,6 +165,61 @@ internal sealed class SpanCodec
         return _buffer.AsSpan(0, size);
     }
 
+    /// <summary>Appends an event (field 11) with every field but its attributes, as received; returns the new size.</summary>
+    private int CopyEventWithoutAttributes(ReadOnlySpan<byte> evt, int size)
+    {
+        var length = 0;
+        var reader = new ProtoReader(evt);
+        while (true)
+        {
+            var fieldStart = reader.Position;
+            if (!reader.TryReadTag(out var field, out var wireType))
+            {
+                break;
+            }
+
+            reader.Skip(wireType);
+            if (field != WireSpan.EventAttributesField || wireType != ProtoReader.LengthDelimited)
+            {
+                length += reader.Position - fieldStart;
+            }
+        }
+
+        _buffer[size++] = (WireSpan.EventsField << 3) | ProtoReader.LengthDelimited;
+        size += WriteVarint(_buffer.AsSpan(size), (uint)length);
+        reader = new ProtoReader(evt);
+        while (true)
+        {
+            var fieldStart = reader.Position;
+            if (!reader.TryReadTag(out var field, out var wireType))
+            {
+                break;
+            }
+
+            reader.Skip(wireType);
+            if (field != WireSpan.EventAttributesField || wireType != ProtoReader.LengthDelimited)
+            {
+                evt[fieldStart..reader.Position].CopyTo(_buffer.AsSpan(size));
+                size += reader.Position - fieldStart;
+            }
+        }
+
+        return size;
+    }
+
+    private static int WriteVarint(Span<byte> destination, uint value)
+    {
+        var i = 0;
+        while (value >= 0x80)
+        {
+            destination[i++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        destination[i++] = (byte)value;
+        return i;
+    }
+
     /// <summary>Fields a newer sender set that this proto version does not know: kept in the blob like the rest.</summary>
     [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_unknownFields")]
     private static extern ref UnknownFieldSet? UnknownFields(Span span);
@@ -176,7 +252,7 @@ internal sealed class SpanCodec
 
         if (attributeTypes != SearchText.InBlob)
         {
-            SearchText.Rebuild(attributeText, attributeTypes, keyOf, span.Attributes);
+            SearchText.Rebuild(attributeText, attributeTypes, keyOf, span.Attributes, span.Events);
         }
 
         span.Name = name;

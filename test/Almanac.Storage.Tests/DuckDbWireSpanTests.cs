@@ -49,6 +49,32 @@ public sealed class DuckDbWireSpanTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Blob_OfASpanWhoseEventAttributesTheTextRebuilds_DoesNotRepeatThem()
+    {
+        // The search text holds an exception's type, message and stack trace for search; the blob must not hold them
+        // again (they were most of its bytes), on the wire path and the object path alike.
+        var span = Full(NewTraceId());
+        span.Events[0].Attributes.Add(Attr("exception.stacktrace", "at Shop.Checkout.Pay() in /src/Checkout.cs:line 42"));
+        var bytes = span.ToByteArray();
+        var text = new SearchText();
+        text.Build(span.Attributes, span.Events, key => key.Length);
+        Assert.True(text.EventsRebuildable);
+
+        var codec = new SpanCodec();
+        var fields = WireSpan.Read(bytes);
+        var raw = codec.EncodeRaw(bytes, fields, stripAttributes: true, stripEventAttributes: true, (long)span.StartTimeUnixNano,
+            (long)(span.EndTimeUnixNano - span.StartTimeUnixNano)).ToArray();
+        var data = new SpanData(NewTraceId(), default, default, "svc", CreateResource("svc"), string.Empty, CreateScope(), string.Empty, span);
+        var fromObject = codec.Encode(data, stripAttributes: true, stripEventAttributes: true).ToArray();
+
+        foreach (var blob in new[] { raw, fromObject })
+        {
+            Assert.Equal(-1, blob.AsSpan().IndexOf("Checkout.cs:line 42"u8));
+            Assert.Equal("exception", Almanac.Otlp.OtlpProtobuf.ParseAccepted<Span>(blob).Events[0].Name);
+        }
+    }
+
+    [Fact]
     public async Task WireSpan_TheParserRefuses_IsSkippedAndTheRestIsStored()
     {
         // Ingest refuses text that is not UTF-8 (the generated parser does); should such a span reach the store
@@ -138,6 +164,41 @@ public sealed class DuckDbWireSpanTests : IAsyncLifetime
             Varint(100, 7),
             Varint(5, 42),
             Field(101, "future"u8.ToArray())),
+        ["events: several, one bare, attributes around the other fields, a searched-for exception"] = id =>
+        {
+            var span = Full(id);
+            span.Events.Add(new Span.Types.Event { Name = "bare", TimeUnixNano = 7 });
+            var late = Concat(Field(3, new KeyValue { Key = "first", Value = new AnyValue { IntValue = 1 } }.ToByteArray()),
+                Field(2, "split"u8.ToArray()),
+                Field(3, new KeyValue { Key = "second", Value = new AnyValue { BoolValue = true } }.ToByteArray()),
+                Varint(4, 2));
+            return Concat(span.ToByteArray(), Field(11, late));
+        },
+        ["event attribute the text cannot spell: an array"] = id =>
+        {
+            var span = Full(id);
+            span.Events.Add(new Span.Types.Event { Name = "list", Attributes = { new KeyValue { Key = "l", Value = new AnyValue { ArrayValue = new ArrayValue { Values = { new AnyValue { IntValue = 1 } } } } } } });
+            return span.ToByteArray();
+        },
+        ["event attribute with a separator in its value"] = id =>
+        {
+            var span = Full(id);
+            span.Events.Add(new Span.Types.Event { Name = "sep", Attributes = { Attr("m", "a\u001eb") } });
+            return span.ToByteArray();
+        },
+        ["event attribute that is NaN, another with an unknown field"] = id =>
+        {
+            var span = Full(id);
+            span.Events.Add(new Span.Types.Event { Name = "nan", Attributes = { Attr("d", double.NaN) } });
+            return Concat(span.ToByteArray(), Field(11, Concat(Field(2, "odd"u8.ToArray()),
+                Field(3, Concat(new KeyValue { Key = "u", Value = new AnyValue { StringValue = "x" } }.ToByteArray(), Varint(9, 1))))));
+        },
+        ["span attributes the text cannot spell, event attributes it can"] = id =>
+        {
+            var span = Full(id);
+            span.Attributes.Add(new KeyValue { Key = "bytes", Value = new AnyValue { BytesValue = ByteString.CopyFrom(1, 2) } });
+            return span.ToByteArray();
+        },
         ["unknown field encoded as a group, also inside an attribute"] = id => Concat(
             Full(id).ToByteArray(),
             Group(200, Concat(Varint(1, 5), Group(2, Field(3, "nested"u8.ToArray())))),
