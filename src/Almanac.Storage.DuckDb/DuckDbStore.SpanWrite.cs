@@ -356,11 +356,10 @@ public sealed partial class DuckDbStore
         state.Catalogue.Operation(service, name, kind, start);
         RecordSearchTextKeys(state.Catalogue, service, start);
 
-        traceId.WriteTo(state.TraceIdBytes);
         // Strings go in as UTF-8 bytes: DuckDB.NET's string overload marshals a fresh native copy per value. The
         // kind and status columns are TINYINTs; a kind beyond one stays in the blob (SpanCodec).
         appender.CreateRow()
-            .AppendValue(state.TraceIdBytes.AsSpan())
+            .AppendValue((UInt128?)Stored(traceId))
             .AppendValue((ulong?)spanId.Value)
             .AppendValue((ulong?)parentId.Value)
             .AppendValue((long?)start)
@@ -480,8 +479,6 @@ public sealed partial class DuckDbStore
         public CatalogueDelta Catalogue { get; } = new();
 
         public Dictionary<TraceId, TraceAggregate> Traces { get; } = [];
-
-        public byte[] TraceIdBytes { get; } = new byte[TraceId.ByteLength];
 
         public void AddToTrace(TraceId traceId, long start, long end, bool isRoot, string service, string name, bool isError)
         {

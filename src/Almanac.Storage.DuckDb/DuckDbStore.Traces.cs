@@ -97,7 +97,7 @@ public sealed partial class DuckDbStore
         var sql = string.Join(" UNION ALL ", BatchRuns(batches, startRange: false).Select(run =>
                 "SELECT batch, rowid AS r, " + TracePartColumns + " FROM trace_parts WHERE trace_id IN (" + placeholders + ") AND " + run))
             + " ORDER BY batch, r";
-        using var command = Command(connection, sql, traceIds.Select(id => (object)id.ToBytes()).ToArray());
+        using var command = Command(connection, sql, traceIds.Select(id => (object)Stored(id)).ToArray());
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {

@@ -240,13 +240,11 @@ public sealed partial class DuckDbStore : ITelemetryStore
             // Appended as they are: readers combine a trace's parts (TraceParts), so no write reads or updates a row.
             var batchNumber = _batchFilter.Batch;
             using var appender = writer.CreateAppender("trace_parts");
-            Span<byte> id = stackalloc byte[TraceId.ByteLength];
             foreach (var (traceId, t) in traces)
             {
                 _batchFilter.AddTrace(traceId);
-                traceId.WriteTo(id);
                 appender.CreateRow()
-                        .AppendValue(id)
+                        .AppendValue((UInt128?)Stored(traceId))
                         .AppendValue((int?)batchNumber)
                         .AppendValue((long?)t.Start)
                         .AppendValue((long?)t.End)
@@ -568,7 +566,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
             return null;
         }
 
-        var id = traceId.ToBytes();
+        var id = Stored(traceId);
         var result = new List<SpanData>();
         Func<int, string> keyOf = id => KeyName(connection, id);
         using (var command = Command(connection, string.Join(" UNION ALL ", BatchRuns(batches, startRange: true).Select(run =>
@@ -859,13 +857,14 @@ public sealed partial class DuckDbStore : ITelemetryStore
         return _scopes.GetOrAdd(id, entry);
     }
 
+    /// <summary>A trace id as spans and trace_parts store it: its bytes as one big-endian 128-bit number.</summary>
+    private static UInt128 Stored(TraceId id) => new(id.High, id.Low);
+
+    /// <summary>A stored trace id (DuckDB.NET reads UHUGEINT as a BigInteger).</summary>
     private static TraceId ReadTraceId(DbDataReader reader, int ordinal)
     {
-        using var stream = reader.GetStream(ordinal);
-        Span<byte> bytes = stackalloc byte[TraceId.ByteLength];
-        stream.ReadExactly(bytes);
-        TraceId.TryRead(bytes, out var id);
-        return id;
+        var value = (UInt128)reader.GetFieldValue<System.Numerics.BigInteger>(ordinal);
+        return new TraceId((ulong)(value >> 64), (ulong)value);
     }
 
     private static DuckDBCommand Command(DuckDBConnection connection, string sql, params object[] parameters)

@@ -11,7 +11,9 @@ internal static class Schema
         -- rare end that precedes its start), small sequential resource/scope ids that bit-pack, and the span
         -- attributes held once, as search text, instead of in the blob and in two lists.
         CREATE TABLE IF NOT EXISTS spans (
-            trace_id       BLOB      NOT NULL,  -- 16 raw bytes
+            -- The 16 bytes as one big-endian 128-bit number (sorts like the bytes): a trace's rows sit together, and
+            -- DuckDB compresses such runs of a number (2.5 B/span) better than of a BLOB (4.1, ADR 0005).
+            trace_id       UHUGEINT  NOT NULL,
             span_id        UBIGINT   NOT NULL,
             parent_span_id UBIGINT   NOT NULL,  -- 0 for a root
             start_ns       BIGINT    NOT NULL,
@@ -78,7 +80,7 @@ internal static class Schema
         -- (span_batches.trace_filter, in memory) and combine them (TraceParts). Rows sit in batch order, so zone
         -- maps on batch skip everything else.
         CREATE TABLE IF NOT EXISTS trace_parts (
-            trace_id       BLOB      NOT NULL,
+            trace_id       UHUGEINT  NOT NULL,  -- as in spans
             batch          INTEGER   NOT NULL,  -- span_batches.batch of the write
             start_ns       BIGINT    NOT NULL,
             end_ns         BIGINT    NOT NULL,
