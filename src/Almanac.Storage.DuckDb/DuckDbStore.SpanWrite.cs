@@ -297,7 +297,7 @@ public sealed partial class DuckDbStore
             SpanId.TryRead(fields.ParentSpanId, out parentId);
         }
 
-        if (!System.Text.Unicode.Utf8.IsValid(fields.Name) || !BuildSearchText(bytes) || !LinksAreSimple(bytes))
+        if (!System.Text.Unicode.Utf8.IsValid(fields.Name) || !BuildSearchText(bytes, fields.HasEvents) || (fields.HasLinks && !LinksAreSimple(bytes)))
         {
             Span span;
             try
@@ -317,7 +317,11 @@ public sealed partial class DuckDbStore
         var start = unchecked((long)fields.Start);
         var end = unchecked((long)fields.End);
         var name = _strings.Get(fields.Name);
-        RecordLinkKeys(bytes, group.Service, start, state.Catalogue);
+        if (fields.HasLinks)
+        {
+            RecordLinkKeys(bytes, group.Service, start, state.Catalogue);
+        }
+
         var blob = _codec.EncodeRaw(bytes, fields, _searchText.Rebuildable, _searchText.EventsRebuildable, start, Math.Max(0, end - start));
         AppendRow(appender, state, traceId, spanId, parentId, start, end, group.Service, name, Writable(fields.Name), fields.Kind,
             fields.StatusCode, group.ResourceEntry!, group.ScopeEntry!, blob);
@@ -390,7 +394,7 @@ public sealed partial class DuckDbStore
     }
 
     /// <summary>The search text from the span's and its events' attributes; false when one needs the object path.</summary>
-    private bool BuildSearchText(ReadOnlySpan<byte> span)
+    private bool BuildSearchText(ReadOnlySpan<byte> span, bool hasEvents)
     {
         _searchText.BeginRaw();
         // Event attributes after all span attributes, whatever order the fields came in.
@@ -400,7 +404,7 @@ public sealed partial class DuckDbStore
         }
 
         // Event by event, so the search text knows where each one's attributes end (it may rebuild them).
-        var events = new ProtoReader(span);
+        var events = new ProtoReader(hasEvents ? span : default);
         while (events.TryReadTag(out var field, out var wireType))
         {
             if (field != WireSpan.EventsField || wireType != ProtoReader.LengthDelimited)
@@ -499,7 +503,7 @@ public sealed partial class DuckDbStore
     /// </summary>
     private sealed class Utf8Strings
     {
-        private readonly Dictionary<int, List<(byte[] Utf8, string Text)>> _byHash = [];
+        private readonly Dictionary<ulong, List<(byte[] Utf8, string Text)>> _byHash = [];
         private int _count;
 
         public string Get(ReadOnlySpan<byte> utf8)
@@ -509,9 +513,8 @@ public sealed partial class DuckDbStore
                 return string.Empty;
             }
 
-            var hash = new HashCode();
-            hash.AddBytes(utf8);
-            var key = hash.ToHashCode();
+            // XxHash3 is vectorized; HashCode.AddBytes took a few percent of the writer on names and keys alone.
+            var key = System.IO.Hashing.XxHash3.HashToUInt64(utf8);
             if (_byHash.TryGetValue(key, out var entries))
             {
                 foreach (var (bytes, text) in entries)

@@ -48,6 +48,10 @@ internal ref struct WireSpan
     public ulong End;
     public int StatusCode;
 
+    /// <summary>Whether the span has an events / links field at all: most have neither, and each walk over the span's fields to find them costs.</summary>
+    public bool HasEvents;
+    public bool HasLinks;
+
     public static WireSpan Read(ReadOnlySpan<byte> span)
     {
         var result = default(WireSpan);
@@ -94,6 +98,8 @@ internal ref struct WireSpan
 
                     break;
                 default:
+                    result.HasEvents |= field == EventsField;
+                    result.HasLinks |= field == LinksField;
                     reader.Skip(wireType);
                     break;
             }
