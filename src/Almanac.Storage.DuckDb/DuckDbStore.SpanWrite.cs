@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using Almanac.Core.Model;
 using Almanac.Core.Storage;
@@ -27,6 +28,9 @@ public sealed partial class DuckDbStore
     private SpanRef[] _spanRefs = new SpanRef[4096];
     private readonly List<SpanGroup> _groups = [];
     private readonly Utf8Strings _strings = new();
+
+    /// <summary>Ids of stored attribute keys by their UTF-8 bytes: every attribute of every span looks one up.</summary>
+    private readonly Utf8Map<int> _storedKeyIds = new();
 
     /// <summary>Where one span's bytes are, so a batch can be put in trace order before it is read.</summary>
     private struct SpanRef
@@ -425,6 +429,27 @@ public sealed partial class DuckDbStore
         return true;
     }
 
+    /// <summary>
+    /// <see cref="KeyIdForWrite(string)"/> from the key's bytes. Only ids of keys already stored are cached: a new key's
+    /// id is handed out by this batch and may go to another key if the batch fails.
+    /// </summary>
+    private int KeyIdForWrite(ReadOnlySpan<byte> key)
+    {
+        if (_storedKeyIds.TryGet(key, out var hash, out var id))
+        {
+            return id;
+        }
+
+        var text = _strings.Get(key);
+        id = KeyIdForWrite(text);
+        if (_keyIds.ContainsKey(text))
+        {
+            _storedKeyIds.Add(key, hash, id);
+        }
+
+        return id;
+    }
+
     private bool AddToSearchText(WireAttributes attributes, bool spanAttributes)
     {
         while (attributes.MoveNext(out var keyValue))
@@ -434,7 +459,7 @@ public sealed partial class DuckDbStore
                 return false;
             }
 
-            _searchText.AddRaw(KeyIdForWrite(_strings.Get(key)), value, spanAttributes);
+            _searchText.AddRaw(KeyIdForWrite(key), value, spanAttributes);
         }
 
         return true;
@@ -498,13 +523,57 @@ public sealed partial class DuckDbStore
     }
 
     /// <summary>
-    /// UTF-8 names and keys as strings, each distinct one allocated once: a batch repeats a few hundred of them on
+    /// Values looked up by UTF-8 bytes without making a string of them: a batch repeats a few hundred names and keys on
     /// every span. Bounded like <see cref="Utf8(string)"/> so a sender minting unique names cannot grow it forever.
     /// </summary>
+    private sealed class Utf8Map<T>
+    {
+        private readonly Dictionary<ulong, List<(byte[] Utf8, T Value)>> _byHash = [];
+        private int _count;
+
+        public bool TryGet(ReadOnlySpan<byte> utf8, out ulong hash, [MaybeNullWhen(false)] out T value)
+        {
+            // XxHash3 is vectorized; HashCode.AddBytes took a few percent of the writer on names and keys alone.
+            hash = System.IO.Hashing.XxHash3.HashToUInt64(utf8);
+            if (_byHash.TryGetValue(hash, out var entries))
+            {
+                foreach (var (bytes, found) in entries)
+                {
+                    if (utf8.SequenceEqual(bytes))
+                    {
+                        value = found;
+                        return true;
+                    }
+                }
+            }
+
+            value = default;
+            return false;
+        }
+
+        public void Add(ReadOnlySpan<byte> utf8, ulong hash, T value)
+        {
+            if (!_byHash.TryGetValue(hash, out var entries))
+            {
+                if (_count >= 100_000)
+                {
+                    _byHash.Clear();
+                    _count = 0;
+                }
+
+                entries = new List<(byte[], T)>(1);
+                _byHash[hash] = entries;
+            }
+
+            entries.Add((utf8.ToArray(), value));
+            _count++;
+        }
+    }
+
+    /// <summary>UTF-8 names and keys as strings, each distinct one allocated once.</summary>
     private sealed class Utf8Strings
     {
-        private readonly Dictionary<ulong, List<(byte[] Utf8, string Text)>> _byHash = [];
-        private int _count;
+        private readonly Utf8Map<string> _strings = new();
 
         public string Get(ReadOnlySpan<byte> utf8)
         {
@@ -513,34 +582,14 @@ public sealed partial class DuckDbStore
                 return string.Empty;
             }
 
-            // XxHash3 is vectorized; HashCode.AddBytes took a few percent of the writer on names and keys alone.
-            var key = System.IO.Hashing.XxHash3.HashToUInt64(utf8);
-            if (_byHash.TryGetValue(key, out var entries))
+            if (_strings.TryGet(utf8, out var hash, out var text))
             {
-                foreach (var (bytes, text) in entries)
-                {
-                    if (utf8.SequenceEqual(bytes))
-                    {
-                        return text;
-                    }
-                }
-            }
-            else
-            {
-                if (_count >= 100_000)
-                {
-                    _byHash.Clear();
-                    _count = 0;
-                }
-
-                entries = new List<(byte[], string)>(1);
-                _byHash[key] = entries;
+                return text;
             }
 
-            var created = System.Text.Encoding.UTF8.GetString(utf8);
-            entries.Add((utf8.ToArray(), created));
-            _count++;
-            return created;
+            text = System.Text.Encoding.UTF8.GetString(utf8);
+            _strings.Add(utf8, hash, text);
+            return text;
         }
     }
 }
