@@ -84,16 +84,16 @@ public sealed partial class DuckDbStore
     /// Each trace's parts combined, in write order (batch, then row), as the summary upsert of layout 4 combined them.
     /// Traces without parts are absent.
     /// </summary>
-    private Dictionary<TraceId, TraceAggregate> ReadTraceParts(DuckDBConnection connection, IReadOnlyList<TraceId> traceIds)
+    private Dictionary<TraceId, TraceAggregate> ReadTraceParts(DuckDBConnection connection, TraceId[] traceIds)
     {
         var combined = new Dictionary<TraceId, TraceAggregate>();
         var batches = BatchesHolding(_spanBatches.Snapshot, traceIds);
-        if (batches.Count == 0 || traceIds.Count == 0)
+        if (batches.Count == 0)
         {
             return combined;
         }
 
-        var placeholders = string.Join(", ", Enumerable.Range(1, traceIds.Count).Select(i => "$" + i.ToString(CultureInfo.InvariantCulture)));
+        var placeholders = Placeholders(traceIds.Length);
         var sql = string.Join(" UNION ALL ", BatchRuns(batches, startRange: false).Select(run =>
                 "SELECT batch, rowid AS r, " + TracePartColumns + " FROM trace_parts WHERE trace_id IN (" + placeholders + ") AND " + run))
             + " ORDER BY batch, r";
@@ -113,6 +113,36 @@ public sealed partial class DuckDbStore
         }
 
         return combined;
+    }
+
+    /// <summary>$1, $2, … $count.</summary>
+    private static string Placeholders(int count) =>
+        string.Join(", ", Enumerable.Range(1, count).Select(i => "$" + i.ToString(CultureInfo.InvariantCulture)));
+
+    /// <summary>
+    /// Each trace's start (its parts' earliest), for ordering search results: only two columns, since a scan
+    /// fetches the projected columns of every row in the batches read before the id filter drops most of them.
+    /// </summary>
+    private Dictionary<TraceId, long> ReadTraceStarts(DuckDBConnection connection, List<TraceId> traceIds)
+    {
+        var starts = new Dictionary<TraceId, long>();
+        var batches = BatchesHolding(_spanBatches.Snapshot, traceIds);
+        if (batches.Count == 0)
+        {
+            return starts;
+        }
+
+        var placeholders = Placeholders(traceIds.Count);
+        var sql = "SELECT trace_id, min(start_ns) FROM (" + string.Join(" UNION ALL ", BatchRuns(batches, startRange: false).Select(run =>
+                "SELECT trace_id, start_ns FROM trace_parts WHERE trace_id IN (" + placeholders + ") AND " + run)) + ") GROUP BY trace_id";
+        using var command = Command(connection, sql, traceIds.Select(id => (object)Stored(id)).ToArray());
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            starts[ReadTraceId(reader, 0)] = reader.GetInt64(1);
+        }
+
+        return starts;
     }
 
     public Task<IReadOnlyList<TraceSummary>> GetTraceSummariesAsync(IReadOnlyList<TraceId> traceIds, CancellationToken cancellationToken = default) => Read<IReadOnlyList<TraceSummary>>(connection =>
