@@ -108,9 +108,10 @@ internal sealed class SpanCodec
     /// </summary>
     public Span<byte> EncodeRaw(ReadOnlySpan<byte> span, in WireSpan fields, bool stripAttributes, bool stripEventAttributes, long start, long duration)
     {
-        if (_buffer.Length < span.Length + 19)
+        // 19: an end time and an all-zero parent id added; 6: room for one event's prefix while it is rewritten.
+        if (_buffer.Length < span.Length + 25)
         {
-            _buffer = new byte[Math.Max(span.Length + 19, _buffer.Length * 2)];
+            _buffer = new byte[Math.Max(span.Length + 25, _buffer.Length * 2)];
         }
 
         var size = 0;
@@ -168,6 +169,9 @@ internal sealed class SpanCodec
     /// <summary>Appends an event (field 11) with every field but its attributes, as received; returns the new size.</summary>
     private int CopyEventWithoutAttributes(ReadOnlySpan<byte> evt, int size)
     {
+        // The fields go after room for the tag and the longest length prefix, then move up behind the real prefix.
+        const int MaxPrefix = 1 + 5;
+        var content = size + MaxPrefix;
         var length = 0;
         var reader = new ProtoReader(evt);
         while (true)
@@ -181,30 +185,15 @@ internal sealed class SpanCodec
             reader.Skip(wireType);
             if (field != WireSpan.EventAttributesField || wireType != ProtoReader.LengthDelimited)
             {
+                evt[fieldStart..reader.Position].CopyTo(_buffer.AsSpan(content + length));
                 length += reader.Position - fieldStart;
             }
         }
 
         _buffer[size++] = (WireSpan.EventsField << 3) | ProtoReader.LengthDelimited;
         size += WriteVarint(_buffer.AsSpan(size), (uint)length);
-        reader = new ProtoReader(evt);
-        while (true)
-        {
-            var fieldStart = reader.Position;
-            if (!reader.TryReadTag(out var field, out var wireType))
-            {
-                break;
-            }
-
-            reader.Skip(wireType);
-            if (field != WireSpan.EventAttributesField || wireType != ProtoReader.LengthDelimited)
-            {
-                evt[fieldStart..reader.Position].CopyTo(_buffer.AsSpan(size));
-                size += reader.Position - fieldStart;
-            }
-        }
-
-        return size;
+        _buffer.AsSpan(content, length).CopyTo(_buffer.AsSpan(size));
+        return size + length;
     }
 
     private static int WriteVarint(Span<byte> destination, uint value)
