@@ -55,9 +55,9 @@ public sealed class BackpressureTests
     [Fact]
     public async Task StorageBehind_ExportsAreHeldUntilItCatchesUp_NotRefused()
     {
-        // The same one-byte budget with the default hold: each export waits for the one before it to be stored
-        // (a flush every 200 ms) instead of being sent away for a second.
-        await using var almanac = await AlmanacProcess.StartAsync(null, "--max-pending-size", "1");
+        // The same one-byte budget with a hold long enough for a loaded machine (the default is 2s): each export waits
+        // for the one before it to be stored (a flush every 200 ms) instead of being sent away for a second.
+        await using var almanac = await AlmanacProcess.StartAsync(null, "--max-pending-size", "1", "--max-pending-wait", "60s");
         using var http = new HttpClient { BaseAddress = almanac.HttpEndpoint };
         var accepted = new ConcurrentBag<TraceId>();
         var other = new ConcurrentBag<string>();
