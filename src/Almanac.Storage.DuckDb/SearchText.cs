@@ -110,12 +110,7 @@ internal sealed class SearchText
 
     public void Build(RepeatedField<KeyValue> spanAttributes, RepeatedField<OpenTelemetry.Proto.Trace.V1.Span.Types.Event> events, Func<string, int> keyId)
     {
-        _length = 0;
-        _typeCount = 0;
-        _rebuildable = true;
-        _eventTypeCount = 0;
-        _eventsRebuildable = true;
-        PairCount = 0;
+        Reset();
         SpanPairCount = spanAttributes.Count;
         if (spanAttributes.Count == 0 && events.Count == 0)
         {
@@ -127,14 +122,7 @@ internal sealed class SearchText
         {
             var type = TypeLetter(kv.Value);
             var clean = Pair(kv, keyId);
-            if (type == 0 || !clean || HasUnknownFields(kv))
-            {
-                _rebuildable = false;
-            }
-            else
-            {
-                AddType(type);
-            }
+            Letter(clean && !HasUnknownFields(kv) ? type : (byte)0, spanAttribute: true);
         }
 
         foreach (var evt in events)
@@ -142,14 +130,8 @@ internal sealed class SearchText
             foreach (var kv in evt.Attributes)
             {
                 var type = TypeLetter(kv.Value);
-                if (!Pair(kv, keyId) || type == 0 || HasUnknownFields(kv))
-                {
-                    _eventsRebuildable = false;
-                }
-                else
-                {
-                    AddEventType(type);
-                }
+                var clean = Pair(kv, keyId);
+                Letter(clean && !HasUnknownFields(kv) ? type : (byte)0, spanAttribute: false);
             }
 
             AddEventType((byte)EventEnd);
@@ -165,6 +147,13 @@ internal sealed class SearchText
     /// <summary>Starts a span's text for <see cref="AddRaw"/>; <see cref="EndRaw"/> finishes it.</summary>
     public void BeginRaw()
     {
+        Reset();
+        Put(RecordSeparator);
+    }
+
+    /// <summary>Forgets the last span's text, letters and pairs.</summary>
+    private void Reset()
+    {
         _length = 0;
         _typeCount = 0;
         _rebuildable = true;
@@ -172,7 +161,6 @@ internal sealed class SearchText
         _eventsRebuildable = true;
         PairCount = 0;
         SpanPairCount = 0;
-        Put(RecordSeparator);
     }
 
     /// <summary>After an event's attributes (<see cref="AddRaw"/> with spanAttribute false): closes its letters.</summary>
@@ -216,24 +204,33 @@ internal sealed class SearchText
             AttributeValueType.Bool => (byte)'b',
             _ => (byte)0,
         };
-        if (!spanAttribute)
+        Letter(clean ? type : (byte)0, spanAttribute);
+    }
+
+    /// <summary>
+    /// Records an attribute's type letter in attr_types, or with 0 (a value the text cannot spell back exactly) that
+    /// the span's attributes, or its events', must stay in the blob.
+    /// </summary>
+    private void Letter(byte type, bool spanAttribute)
+    {
+        if (type == 0)
         {
-            if (type == 0 || !clean)
+            if (spanAttribute)
             {
-                _eventsRebuildable = false;
+                _rebuildable = false;
             }
             else
             {
-                AddEventType(type);
+                _eventsRebuildable = false;
             }
         }
-        else if (type == 0 || !clean)
+        else if (spanAttribute)
         {
-            _rebuildable = false;
+            AddType(type);
         }
         else
         {
-            AddType(type);
+            AddEventType(type);
         }
     }
 
