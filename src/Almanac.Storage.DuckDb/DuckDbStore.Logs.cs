@@ -108,40 +108,35 @@ public sealed partial class DuckDbStore
                 return new LogPage([], null);
             }
 
-            var parameters = new List<object>();
-            string P(object value)
-            {
-                parameters.Add(value);
-                return "$" + parameters.Count.ToString(CultureInfo.InvariantCulture);
-            }
+            var parameters = new SqlParameters();
 
             var where = new StringBuilder();
-            where.Append("ts_ns >= ").Append(P(query.StartTimeMinUnixNano))
-                .Append(" AND ts_ns <= ").Append(P(query.StartTimeMaxUnixNano));
+            where.Append("ts_ns >= ").Append(parameters.Add(query.StartTimeMinUnixNano))
+                .Append(" AND ts_ns <= ").Append(parameters.Add(query.StartTimeMaxUnixNano));
             if (before is { } b)
             {
-                where.Append(" AND (ts_ns < ").Append(P(b.Time)).Append(" OR (ts_ns = ").Append(P(b.Time))
-                    .Append(" AND seq < ").Append(P(b.Seq)).Append("))");
+                where.Append(" AND (ts_ns < ").Append(parameters.Add(b.Time)).Append(" OR (ts_ns = ").Append(parameters.Add(b.Time))
+                    .Append(" AND seq < ").Append(parameters.Add(b.Seq)).Append("))");
             }
 
             if (!string.IsNullOrEmpty(query.ServiceName))
             {
-                where.Append(" AND service = ").Append(P(query.ServiceName));
+                where.Append(" AND service = ").Append(parameters.Add(query.ServiceName));
             }
 
             if (query.MinSeverityNumber is { } severity)
             {
-                where.Append(" AND severity >= ").Append(P((sbyte)ClampSeverity(severity)));
+                where.Append(" AND severity >= ").Append(parameters.Add((sbyte)ClampSeverity(severity)));
             }
 
             if (query.TraceId is { } traceId)
             {
-                where.Append(" AND trace_id = ").Append(P(traceId.ToBytes()));
+                where.Append(" AND trace_id = ").Append(parameters.Add(traceId.ToBytes()));
             }
 
             if (query.SpanId is { } spanId)
             {
-                where.Append(" AND span_id = ").Append(P(spanId.Value));
+                where.Append(" AND span_id = ").Append(parameters.Add(spanId.Value));
             }
 
             if (!string.IsNullOrEmpty(query.Text))
@@ -156,16 +151,16 @@ public sealed partial class DuckDbStore
                 }
                 else
                 {
-                    where.Append(" AND contains(lower(body_text), ").Append(P(query.Text.ToLowerInvariant())).Append(')');
+                    where.Append(" AND contains(lower(body_text), ").Append(parameters.Add(query.Text.ToLowerInvariant())).Append(')');
                 }
             }
 
             foreach (var (key, value) in query.Attributes)
             {
                 var resourceIds = MatchingResources(connection, key, value);
-                P(key);
+                parameters.Add(key);
                 var keyParam = parameters.Count;
-                P(value);
+                parameters.Add(value);
                 var valueParam = parameters.Count;
                 where.Append(" AND (");
                 if (resourceIds.Count > 0)
@@ -179,8 +174,8 @@ public sealed partial class DuckDbStore
 
             // Sort on the narrow columns first and read the protos of the page only.
             var sql = "SELECT seq, ts_ns, service, resource_id, scope_id, record_proto FROM logs WHERE " + where
-                + " ORDER BY ts_ns DESC, seq DESC LIMIT " + P(limit);
-            var entries = ReadLogs(connection, sql, parameters);
+                + " ORDER BY ts_ns DESC, seq DESC LIMIT " + parameters.Add(limit);
+            var entries = ReadLogs(connection, sql, parameters.ToArray());
             var next = entries.Count == limit ? entries[^1].Id : null;
             return new LogPage(entries, next);
         }, cancellationToken);
@@ -203,9 +198,9 @@ public sealed partial class DuckDbStore
     public Task<IReadOnlyList<string>> GetLogServicesAsync(CancellationToken cancellationToken = default) =>
         ReadNamesAsync("SELECT DISTINCT service FROM logs", cancellationToken);
 
-    private List<LogEntry> ReadLogs(DuckDBConnection connection, string sql, List<object> parameters)
+    private List<LogEntry> ReadLogs(DuckDBConnection connection, string sql, object[] parameters)
     {
-        using var command = Command(connection, sql, parameters.ToArray());
+        using var command = Command(connection, sql, parameters);
         using var reader = command.ExecuteReader();
         var entries = new List<LogEntry>();
         while (reader.Read())

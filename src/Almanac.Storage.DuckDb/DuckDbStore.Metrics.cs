@@ -192,28 +192,23 @@ public sealed partial class DuckDbStore
             return [];
         }
 
-        var parameters = new List<object>();
-        string P(object value)
-        {
-            parameters.Add(value);
-            return "$" + parameters.Count.ToString(CultureInfo.InvariantCulture);
-        }
+        var parameters = new SqlParameters();
 
         var sql = new StringBuilder("SELECT service, resource_id, scope_id, metric_proto, point_proto FROM metric_points WHERE service = ")
-            .Append(P(query.ServiceName)).Append(" AND name = ").Append(P(query.MetricName))
-            .Append(" AND time_ns >= ").Append(P(query.StartTimeMinUnixNano))
-            .Append(" AND time_ns <= ").Append(P(query.StartTimeMaxUnixNano));
+            .Append(parameters.Add(query.ServiceName)).Append(" AND name = ").Append(parameters.Add(query.MetricName))
+            .Append(" AND time_ns >= ").Append(parameters.Add(query.StartTimeMinUnixNano))
+            .Append(" AND time_ns <= ").Append(parameters.Add(query.StartTimeMaxUnixNano));
         if (query.Type is { } type)
         {
-            sql.Append(" AND type = ").Append(P((sbyte)type));
+            sql.Append(" AND type = ").Append(parameters.Add((sbyte)type));
         }
 
         foreach (var (key, value) in query.Attributes)
         {
             var resourceIds = MatchingResources(connection, key, value);
-            P(key);
+            parameters.Add(key);
             var keyParam = parameters.Count;
-            P(value);
+            parameters.Add(value);
             var valueParam = parameters.Count;
             sql.Append(" AND (");
             if (resourceIds.Count > 0)

@@ -66,44 +66,39 @@ public sealed partial class DuckDbStore
             return [];
         }
 
-        var parameters = new List<object>();
-        string P(object value)
-        {
-            parameters.Add(value);
-            return "$" + parameters.Count.ToString(CultureInfo.InvariantCulture);
-        }
+        var parameters = new SqlParameters();
 
         // Every filter a candidate batch must pass: the items its Bloom filter must (maybe) hold, one list per filter,
         // any item of a list will do (an attribute may match on the span or through one of several resources).
         var required = new List<ulong[]>();
         var where = new StringBuilder();
-        where.Append("start_ns >= ").Append(P(query.StartTimeMinUnixNano))
-            .Append(" AND start_ns <= ").Append(P(query.StartTimeMaxUnixNano));
+        where.Append("start_ns >= ").Append(parameters.Add(query.StartTimeMinUnixNano))
+            .Append(" AND start_ns <= ").Append(parameters.Add(query.StartTimeMaxUnixNano));
         if (!string.IsNullOrEmpty(query.ServiceName))
         {
-            where.Append(" AND service = ").Append(P(query.ServiceName));
+            where.Append(" AND service = ").Append(parameters.Add(query.ServiceName));
             required.Add([BatchFilter.ServiceHash(query.ServiceName)]);
         }
 
         if (!string.IsNullOrEmpty(query.OperationName))
         {
-            where.Append(" AND name = ").Append(P(query.OperationName));
+            where.Append(" AND name = ").Append(parameters.Add(query.OperationName));
             required.Add([BatchFilter.OperationHash(query.OperationName)]);
         }
 
         if (query.SpanKind is { } kind)
         {
-            where.Append(" AND kind = ").Append(P((sbyte)kind));
+            where.Append(" AND kind = ").Append(parameters.Add((sbyte)kind));
         }
 
         if (query.DurationMinNanos is { } min)
         {
-            where.Append(" AND duration_ns >= ").Append(P(min));
+            where.Append(" AND duration_ns >= ").Append(parameters.Add(min));
         }
 
         if (query.DurationMaxNanos is { } max)
         {
-            where.Append(" AND duration_ns <= ").Append(P(max));
+            where.Append(" AND duration_ns <= ").Append(parameters.Add(max));
         }
 
         foreach (var (key, value) in query.Attributes)
@@ -127,7 +122,7 @@ public sealed partial class DuckDbStore
 
             if (keyId is { } known)
             {
-                P(SearchText.Needle(known, value));
+                parameters.Add(SearchText.Needle(known, value));
                 where.Append(Schema.SpanAttributeMatch(parameters.Count)).Append(')');
                 items.Add(BatchFilter.PairHash(known, value));
             }
@@ -145,7 +140,7 @@ public sealed partial class DuckDbStore
         {
             var sql = "SELECT t.trace_id FROM (SELECT trace_id, min(start_ns) AS start_ns FROM trace_parts GROUP BY trace_id) t "
                 + "SEMI JOIN (SELECT trace_id FROM spans WHERE " + where
-                + ") m ON t.trace_id = m.trace_id ORDER BY t.start_ns DESC, t.trace_id LIMIT " + P(query.Limit);
+                + ") m ON t.trace_id = m.trace_id ORDER BY t.start_ns DESC, t.trace_id LIMIT " + parameters.Add(query.Limit);
             using var command = Command(connection, sql, parameters.ToArray());
             using var reader = command.ExecuteReader();
             var ids = new List<TraceId>();
@@ -231,7 +226,7 @@ public sealed partial class DuckDbStore
     /// (an upper bound of the trace's start), then the trace starts from the summaries, best bounds first, until no
     /// remaining trace can enter the top. Returns the number of summary lookups.
     /// </summary>
-    private int ReadChunk(DuckDBConnection connection, string where, List<object> parameters, TraceQuery query, List<SpanBatchInfo> chunk, TopTraces best)
+    private int ReadChunk(DuckDBConnection connection, string where, SqlParameters parameters, TraceQuery query, List<SpanBatchInfo> chunk, TopTraces best)
     {
         var sql = new StringBuilder("SELECT trace_id, max(start_ns) AS bound FROM (")
             .AppendJoin(" UNION ALL ", BatchRuns(chunk, startRange: true, query.StartTimeMinUnixNano, query.StartTimeMaxUnixNano)

@@ -81,23 +81,36 @@ public sealed partial class DuckDbStore
     }
 
     /// <summary>
+    /// A statement reading <paramref name="columns"/> of the traces' parts from the batches their filters admit, one
+    /// UNION ALL branch per run of batches; null when no batch may hold any of them (none is stored).
+    /// </summary>
+    private string? TracePartRows(string columns, IReadOnlyCollection<TraceId> traceIds, SqlParameters parameters)
+    {
+        var batches = BatchesHolding(_spanBatches.Snapshot, traceIds);
+        if (batches.Count == 0)
+        {
+            return null;
+        }
+
+        var ids = string.Join(", ", traceIds.Select(id => parameters.Add(Stored(id))));
+        return string.Join(" UNION ALL ", BatchRuns(batches, startRange: false).Select(run =>
+            "SELECT " + columns + " FROM trace_parts WHERE trace_id IN (" + ids + ") AND " + run));
+    }
+
+    /// <summary>
     /// Each trace's parts combined, in write order (batch, then row), as the summary upsert of layout 4 combined them.
     /// Traces without parts are absent.
     /// </summary>
-    private Dictionary<TraceId, TraceAggregate> ReadTraceParts(DuckDBConnection connection, TraceId[] traceIds)
+    private Dictionary<TraceId, TraceAggregate> ReadTraceParts(DuckDBConnection connection, IReadOnlyCollection<TraceId> traceIds)
     {
         var combined = new Dictionary<TraceId, TraceAggregate>();
-        var batches = BatchesHolding(_spanBatches.Snapshot, traceIds);
-        if (batches.Count == 0)
+        var parameters = new SqlParameters();
+        if (TracePartRows("batch, rowid AS r, " + TracePartColumns, traceIds, parameters) is not { } rows)
         {
             return combined;
         }
 
-        var placeholders = Placeholders(traceIds.Length);
-        var sql = string.Join(" UNION ALL ", BatchRuns(batches, startRange: false).Select(run =>
-                "SELECT batch, rowid AS r, " + TracePartColumns + " FROM trace_parts WHERE trace_id IN (" + placeholders + ") AND " + run))
-            + " ORDER BY batch, r";
-        using var command = Command(connection, sql, traceIds.Select(id => (object)Stored(id)).ToArray());
+        using var command = Command(connection, rows + " ORDER BY batch, r", parameters.ToArray());
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
@@ -115,27 +128,20 @@ public sealed partial class DuckDbStore
         return combined;
     }
 
-    /// <summary>$1, $2, … $count.</summary>
-    private static string Placeholders(int count) =>
-        string.Join(", ", Enumerable.Range(1, count).Select(i => "$" + i.ToString(CultureInfo.InvariantCulture)));
-
     /// <summary>
     /// Each trace's start (its parts' earliest), for ordering search results: only two columns, since a scan
     /// fetches the projected columns of every row in the batches read before the id filter drops most of them.
     /// </summary>
-    private Dictionary<TraceId, long> ReadTraceStarts(DuckDBConnection connection, List<TraceId> traceIds)
+    private Dictionary<TraceId, long> ReadTraceStarts(DuckDBConnection connection, IReadOnlyCollection<TraceId> traceIds)
     {
         var starts = new Dictionary<TraceId, long>();
-        var batches = BatchesHolding(_spanBatches.Snapshot, traceIds);
-        if (batches.Count == 0)
+        var parameters = new SqlParameters();
+        if (TracePartRows("trace_id, start_ns", traceIds, parameters) is not { } rows)
         {
             return starts;
         }
 
-        var placeholders = Placeholders(traceIds.Count);
-        var sql = "SELECT trace_id, min(start_ns) FROM (" + string.Join(" UNION ALL ", BatchRuns(batches, startRange: false).Select(run =>
-                "SELECT trace_id, start_ns FROM trace_parts WHERE trace_id IN (" + placeholders + ") AND " + run)) + ") GROUP BY trace_id";
-        using var command = Command(connection, sql, traceIds.Select(id => (object)Stored(id)).ToArray());
+        using var command = Command(connection, "SELECT trace_id, min(start_ns) FROM (" + rows + ") GROUP BY trace_id", parameters.ToArray());
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
