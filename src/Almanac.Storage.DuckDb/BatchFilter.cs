@@ -297,20 +297,11 @@ internal sealed class SpanBatches
         while (reader.Read())
         {
             rows.Add(new SpanBatchInfo(reader.GetInt32(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt32(4),
-                ReadBlob(reader, 5), ReadBlob(reader, 6)));
+                DuckDbStore.ReadBytes(reader, 5), DuckDbStore.ReadBytes(reader, 6)));
         }
 
         return rows;
     }
-
-    private static byte[] ReadBlob(System.Data.Common.DbDataReader reader, int ordinal)
-    {
-        using var stream = reader.GetStream(ordinal);
-        var bytes = new byte[stream.Length];
-        stream.ReadExactly(bytes);
-        return bytes;
-    }
-
 
     public void Load(IEnumerable<SpanBatchInfo> rows)
     {

@@ -246,14 +246,6 @@ public sealed partial class DuckDbStore
         return result;
     }, cancellationToken);
 
-    private static byte[] ReadBytes(System.Data.Common.DbDataReader reader, int ordinal)
-    {
-        using var stream = reader.GetStream(ordinal);
-        using var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return copy.ToArray();
-    }
-
     /// <summary>OTLP times are unsigned; anything past 2262 is clamped rather than wrapping negative.</summary>
     private static long ToSigned(ulong unixNano) => unixNano > long.MaxValue ? long.MaxValue : (long)unixNano;
 

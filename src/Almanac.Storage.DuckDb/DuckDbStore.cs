@@ -580,14 +580,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 var parentId = reader.GetFieldValue<ulong>(1);
                 var resource = GetResource(connection, reader.GetInt64(6));
                 var scope = GetScope(connection, reader.GetInt64(7));
-                byte[] proto;
-                using (var stream = reader.GetStream(8))
-                {
-                    proto = new byte[stream.Length];
-                    stream.ReadExactly(proto);
-                }
-
-                var span = SpanCodec.Decode(proto, traceId, spanId, parentId, reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4),
+                var span = SpanCodec.Decode(ReadBytes(reader, 8), traceId, spanId, parentId, reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4),
                     reader.GetFieldValue<sbyte>(9), reader.GetString(10), reader.GetString(11), keyOf);
 
                 result.Add(new SpanData(traceId, new SpanId(spanId), new SpanId(parentId), reader.GetString(5),
@@ -855,6 +848,15 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
         entry = new ScopeEntry(id, reader.GetInt64(2), scope, reader.GetString(0));
         return _scopes.GetOrAdd(id, entry);
+    }
+
+    /// <summary>A BLOB column's bytes (DuckDB.NET hands a BLOB out as a stream of known length).</summary>
+    internal static byte[] ReadBytes(DbDataReader reader, int ordinal)
+    {
+        using var stream = reader.GetStream(ordinal);
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
     }
 
     /// <summary>A trace id as spans and trace_parts store it: its bytes as one big-endian 128-bit number.</summary>
