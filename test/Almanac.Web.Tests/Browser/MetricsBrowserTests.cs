@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Almanac.Core.Model;
 using Almanac.Server.Tests.EndToEnd;
 using Almanac.Testing;
@@ -74,8 +75,13 @@ public sealed class MetricsBrowserTests(BrowserFixture fixture)
 
         // The top bar leads to the list of the service's metrics: name, type, unit, description (as text).
         await page.GotoAsync("/search");
+        // URLs are checked with Expect(page).ToHaveURLAsync, which polls, never with WaitForURLAsync: that one checks
+        // the current URL and then subscribes to the frame's navigated / load events, and Playwright .NET can deliver
+        // the event it waits for between the two (microsoft/playwright-dotnet#3364), which leaves it waiting out its
+        // timeout ("Timeout 90000ms exceeded" with only '"NetworkIdle" event fired' in its log).
         await page.ClickAsync("#nav-metrics");
-        await page.WaitForURLAsync("**/metrics");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/metrics$"));
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
         await page.GotoAsync("/metrics?service=" + Service);
         await Assertions.Expect(page.Locator("#metric-list tbody tr")).ToHaveCountAsync(3);
         await Assertions.Expect(page.Locator("#metric-list tr[data-metric='dice.rolls'] .metric-type")).ToHaveTextAsync("counter");
@@ -100,12 +106,14 @@ public sealed class MetricsBrowserTests(BrowserFixture fixture)
         await page.ClickAsync("#m-update");
         await Assertions.Expect(page.Locator("#metric-chart[data-rendered='true'] path.ts-line")).ToHaveCountAsync(2);
         await Assertions.Expect(page.Locator("#metric-chart .ts-legend-item")).ToHaveTextAsync(["roll.value=6", "roll.value=<b>two</b>"]);
-        Assert.Contains("groupBy=roll.value", page.Url, StringComparison.Ordinal);
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("[?&]groupBy=roll\\.value(&|$)"));
 
         // A filter narrows to one series.
         await page.FillAsync("#m-filter", "roll.value=6");
         await page.ClickAsync("#m-update");
-        await page.WaitForURLAsync("**filter=*");
+        // The form always sends filter (empty before this step), so the URL has to name the filter's value to tell
+        // the new page from the old one.
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("[?&]filter=roll\\.value%3D6(&|$)"));
         await Assertions.Expect(page.Locator("#metric-chart[data-rendered='true'] path.ts-line")).ToHaveCountAsync(1);
         await Assertions.Expect(page.Locator("#metric-chart path.ts-line")).ToHaveAttributeAsync("data-series", "roll.value=6");
 
@@ -116,7 +124,9 @@ public sealed class MetricsBrowserTests(BrowserFixture fixture)
         // The exemplar opens its trace.
         await page.GotoAsync($"/metrics?service={Service}&name=dice.rolls");
         await page.ClickAsync("#metric-exemplars a.exemplar-link");
-        await page.WaitForURLAsync($"**/trace/{traceId.ToHex()}?span={spanId.ToHex()}");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex(Regex.Escape($"/trace/{traceId.ToHex()}?span={spanId.ToHex()}") + "$"));
+        // The trace page has set itself up (so any error it threw is in errors) before the checks below.
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
 
         Assert.Empty(errors);
         Assert.Null(await page.EvaluateAsync<int?>("() => window.__pwned ?? null"));
