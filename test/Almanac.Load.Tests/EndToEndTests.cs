@@ -15,7 +15,8 @@ public class EndToEndTests
     [InlineData(Protocol.HttpJson, true)]
     public async Task Sends_exactly_the_asked_spans_to_the_null_sink(Protocol protocol, bool gzip)
     {
-        await using var sink = await NullSink.StartAsync(new SinkOptions(AlmanacProcess.FreePort(), AlmanacProcess.FreePort(), CountSpans: true));
+        var ports = AlmanacProcess.FreePorts(2);
+        await using var sink = await NullSink.StartAsync(new SinkOptions(ports[0], ports[1], CountSpans: true));
         var port = protocol == Protocol.Grpc ? sink.GrpcPort : sink.HttpPort;
         var summary = await new TraceLoad(Options(new Uri($"http://127.0.0.1:{port}"), protocol) with { Gzip = gzip }).RunAsync(CancellationToken.None);
 
@@ -33,7 +34,8 @@ public class EndToEndTests
     [Fact]
     public async Task Trace_ids_are_sampled_every_nth_accepted_request_and_the_running_count_matches_the_summary()
     {
-        await using var sink = await NullSink.StartAsync(new SinkOptions(AlmanacProcess.FreePort(), AlmanacProcess.FreePort()));
+        var ports = AlmanacProcess.FreePorts(2);
+        await using var sink = await NullSink.StartAsync(new SinkOptions(ports[0], ports[1]));
         var traceIds = new ConcurrentBag<string>();
         var load = new TraceLoad(Options(new Uri($"http://127.0.0.1:{sink.GrpcPort}"), Protocol.Grpc) with
         {
@@ -111,7 +113,8 @@ public class RetryAndRejectionTests
     [InlineData(Protocol.HttpJson)]
     public async Task Retries_after_throttling_and_counts_rejected_spans(Protocol protocol)
     {
-        await using var sink = await NullSink.StartAsync(new SinkOptions(AlmanacProcess.FreePort(), AlmanacProcess.FreePort(), CountSpans: true, RefuseFirst: 2, RejectSpans: 7));
+        var ports = AlmanacProcess.FreePorts(2);
+        await using var sink = await NullSink.StartAsync(new SinkOptions(ports[0], ports[1], CountSpans: true, RefuseFirst: 2, RejectSpans: 7));
         var port = protocol == Protocol.Grpc ? sink.GrpcPort : sink.HttpPort;
         var summary = await new TraceLoad(new TraceLoadOptions
         {

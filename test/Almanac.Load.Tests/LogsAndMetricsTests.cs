@@ -58,7 +58,8 @@ public class LogsAndMetricsTests
     [InlineData(Signal.Metrics, Protocol.HttpProtobuf)]
     public async Task Logs_and_metrics_reach_the_null_sink(Signal signal, Protocol protocol)
     {
-        await using var sink = await NullSink.StartAsync(new SinkOptions(AlmanacProcess.FreePort(), AlmanacProcess.FreePort()));
+        var ports = AlmanacProcess.FreePorts(2);
+        await using var sink = await NullSink.StartAsync(new SinkOptions(ports[0], ports[1]));
         var port = protocol == Protocol.Grpc ? sink.GrpcPort : sink.HttpPort;
         var summary = await new TraceLoad(new TraceLoadOptions
         {

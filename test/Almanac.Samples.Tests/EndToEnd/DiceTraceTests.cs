@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 using Almanac.Server.Tests.EndToEnd;
 using static Almanac.Server.Tests.EndToEnd.JaegerJson;
@@ -72,7 +73,11 @@ public sealed class DiceTraceTests(AlmanacFixture fixture) : IClassFixture<Alman
     public async Task SlowApiDown_RollIsStillServed_AndShutdownFlushesTheTrace()
     {
         var environment = fixture.TelemetryEnvironment(serviceName: "dice-down");
-        environment["SLOW_API_URL"] = $"http://127.0.0.1:{AlmanacProcess.FreePort()}/"; // nothing listens there
+        // Nothing listens there: the port is bound but not listening, so connecting is refused, and as it stays bound
+        // the dice's own FreePort() cannot hand it out again (a port from FreePort() was free for anyone to take).
+        using var notListening = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        notListening.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        environment["SLOW_API_URL"] = $"http://127.0.0.1:{((IPEndPoint)notListening.LocalEndPoint!).Port}/";
         environment["OTEL_BSP_SCHEDULE_DELAY"] = "60000"; // only the shutdown flush can deliver the spans in time
         await using var dice = await SampleProcess.StartServiceAsync("Dice", environment);
 

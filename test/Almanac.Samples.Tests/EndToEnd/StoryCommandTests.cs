@@ -10,12 +10,13 @@ public sealed class StoryCommandTests
     public async Task Story_RollsPrintsTraceLinks_AndCtrlCStopsEverythingAfterFlushing()
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "almanac-story-" + Guid.NewGuid().ToString("N"));
-        var uiPort = AlmanacProcess.FreePort();
+        var ports = AlmanacProcess.FreePorts(5); // all different: one per listener
+        var uiPort = ports[0];
         string[] args =
         [
             "--interval", "0.2", "--data-dir", dataDir, "--ui-port", $"{uiPort}",
-            "--otlp-grpc-port", $"{AlmanacProcess.FreePort()}", "--otlp-http-port", $"{AlmanacProcess.FreePort()}",
-            "--dice-port", $"{AlmanacProcess.FreePort()}", "--responder-port", $"{AlmanacProcess.FreePort()}",
+            "--otlp-grpc-port", $"{ports[1]}", "--otlp-http-port", $"{ports[2]}",
+            "--dice-port", $"{ports[3]}", "--responder-port", $"{ports[4]}",
         ];
         try
         {

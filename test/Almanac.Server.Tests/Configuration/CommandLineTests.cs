@@ -46,10 +46,11 @@ public sealed class CommandLineTests
                 command.ExecuteNonQuery();
             }
 
+            var ports = AlmanacProcess.FreePorts(3);
             var (exit, _, stderr) = await AlmanacProcess.RunToExitAsync("--data-dir", dataDir,
-                "--otlp-grpc-port", AlmanacProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--otlp-http-port", AlmanacProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--ui-port", AlmanacProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+                "--otlp-grpc-port", ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--otlp-http-port", ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--ui-port", ports[2].ToString(System.Globalization.CultureInfo.InvariantCulture));
 
             Assert.Equal(1, exit);
             Assert.Contains("storage layout 1", stderr);

@@ -19,9 +19,7 @@ public sealed class AlmanacProcess : IAsyncDisposable
         DataDir = dataDir;
         OwnsDataDir = ownsDataDir;
         ExtraArgs = extraArgs;
-        GrpcPort = FreePort();
-        HttpPort = FreePort();
-        UiPort = FreePort();
+        PickPorts();
     }
 
     public string DataDir { get; }
@@ -108,7 +106,7 @@ public sealed class AlmanacProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts almanac on the data directory and waits until it is ready. This machine is shared: another process can
-    /// take one of the ports between <see cref="FreePort"/> and the bind, or while a restart has them released; then
+    /// take one of the ports between <see cref="FreePorts"/> and the bind, or while a restart has them released; then
     /// almanac says so and exits, and it is started again on fresh ports (the endpoints change, the data does not).
     /// </summary>
     public async Task StartProcessAsync()
@@ -123,11 +121,18 @@ public sealed class AlmanacProcess : IAsyncDisposable
             catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("address already in use", StringComparison.Ordinal))
             {
                 _process?.Dispose();
-                GrpcPort = FreePort();
-                HttpPort = FreePort();
-                UiPort = FreePort();
+                PickPorts();
             }
         }
+    }
+
+    /// <summary>Three distinct ports (almanac refuses to start when two of them are the same).</summary>
+    private void PickPorts()
+    {
+        var ports = FreePorts(3);
+        GrpcPort = ports[0];
+        HttpPort = ports[1];
+        UiPort = ports[2];
     }
 
     private async Task StartOnceAsync()
@@ -244,11 +249,37 @@ public sealed class AlmanacProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>A loopback port free at the time of asking.</summary>
-    public static int FreePort()
+    /// <summary>
+    /// A loopback port free at the time of asking. For more than one port for the same process use
+    /// <see cref="FreePorts"/>: this one releases the port as it returns, so a second call can return it again.
+    /// </summary>
+    public static int FreePort() => FreePorts(1)[0];
+
+    /// <summary>
+    /// <paramref name="count"/> different loopback ports, free at the time of asking. Every listener stays bound
+    /// until all the ports are picked, so the system cannot hand out the same port twice (picking them one at a time
+    /// did, once: "--otlp-grpc-port, --otlp-http-port and --ui-port must differ (got 38617, 38617, 36839)").
+    /// </summary>
+    public static int[] FreePorts(int count)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var listeners = new List<TcpListener>(count);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var listener = new TcpListener(IPAddress.Loopback, 0);
+                listeners.Add(listener);
+                listener.Start();
+            }
+
+            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Dispose();
+            }
+        }
     }
 }
