@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Almanac.Core.Model;
 using Almanac.Testing;
 using Almanac.Web.Tests.Components;
@@ -96,31 +97,33 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await page.SelectOptionAsync("#f-service", "shop-frontend");
 
         // A point of the scatter plot opens its trace; Back returns to the same search.
+        // URLs are checked with Expect(page).ToHaveURLAsync, which polls, never with WaitForURLAsync, even one started
+        // before the click: once the frame has navigated, that one checks whether the load state is there yet and only
+        // then subscribes to it, and Playwright .NET can deliver "load" between the two
+        // (microsoft/playwright-dotnet#3364), which leaves it waiting out its timeout. Each pattern matches only the
+        // page being opened, and the page's own data-ready flag stands in for the load event.
         var point = page.Locator($"#scatter a[href='/trace/{traceId.ToHex()}']");
-        var viaScatter = page.WaitForURLAsync($"**/trace/{traceId.ToHex()}");
         await point.ClickAsync();
-        await viaScatter;
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex(Regex.Escape($"/trace/{traceId.ToHex()}") + "$"));
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
         await Assertions.Expect(page.Locator("#trace-title")).ToContainTextAsync("shop-frontend: GET /checkout");
-        var backToSearch = page.WaitForURLAsync("**/search?service=shop-frontend**");
-        await page.GoBackAsync();
-        await backToSearch;
+        await page.GoBackAsync(); // waits for the load event itself, in the browser, where it cannot be missed
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/search\\?service=shop-frontend(&|$)"));
         await Assertions.Expect(page.Locator("#results .result")).ToHaveCountAsync(9);
         await Assertions.Expect(page.Locator("#search-filters")).ToHaveAttributeAsync("data-interactive", "true");
 
         // Sorting by duration keeps the query in the URL. Wait for the sorted page itself (its sort link marked
         // current and its script done), not just the URL, before clicking on it.
-        var sorted = page.WaitForURLAsync("**sort=longest**");
         await page.ClickAsync("#sort a[data-sort='longest']");
-        await sorted;
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("[?&]sort=longest(&|$)"));
         await Assertions.Expect(page.Locator("#sort a[data-sort='longest']")).ToHaveAttributeAsync("aria-current", "true");
         await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
         Assert.Contains("service=shop-frontend", page.Url);
         await Assertions.Expect(page.Locator("#results .result .name").First).ToContainTextAsync("GET /checkout"); // 120ms, the longest
 
-        // Open the checkout trace: the click and the navigation it starts are awaited together.
-        var opened = page.WaitForURLAsync($"**/trace/{traceId.ToHex()}");
+        // Open the checkout trace.
         await page.Locator($"#results .result[data-trace-id='{traceId.ToHex()}']").ClickAsync();
-        await opened;
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex(Regex.Escape($"/trace/{traceId.ToHex()}") + "$"));
         await Assertions.Expect(page.Locator("#timeline-body .tl-row")).ToHaveCountAsync(4);
         await Assertions.Expect(page.Locator("#trace-title")).ToContainTextAsync("shop-frontend: GET /checkout");
         await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
@@ -161,7 +164,9 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await ScreenshotAsync(page, "trace-dark");
         await page.FillAsync(".lookup input", traceId.ToHex().ToUpperInvariant());
         await page.PressAsync(".lookup input", "Enter");
-        await page.WaitForURLAsync($"**/trace/{traceId.ToHex()}");
+        // /lookup redirects to the id in lower case, without ?span= (which the page before had in its URL).
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex(Regex.Escape($"/trace/{traceId.ToHex()}") + "$"));
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
 
         // An unknown trace gets a clear not-found page.
         var response = await page.GotoAsync("/trace/" + new TraceId(7, 7).ToHex());
@@ -461,7 +466,7 @@ public sealed class BrowserTests(BrowserFixture fixture, ITestOutputHelper outpu
         await page.Mouse.MoveAsync(box.X + (box.Width * 0.5f), box.Y + (box.Height / 2), new MouseMoveOptions { Steps = 4 });
         await page.Mouse.UpAsync();
         await Assertions.Expect(page.Locator("#zoom-reset")).ToBeVisibleAsync();
-        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("[?&]from=\\d+&to=\\d+"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("[?&]from=\\d+&to=\\d+"));
         var zoomedUrl = page.Url;
         var zoomedAxis = await page.Locator("#ticks span").Last.TextContentAsync();
         Assert.NotEqual("1s", zoomedAxis);

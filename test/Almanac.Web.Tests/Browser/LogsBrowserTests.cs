@@ -1,3 +1,5 @@
+using System.Net;
+using System.Text.RegularExpressions;
 using Almanac.Core.Model;
 using Almanac.Server.Tests.EndToEnd;
 using Almanac.Testing;
@@ -97,13 +99,20 @@ public sealed class LogsBrowserTests(BrowserFixture fixture)
         page.PageError += (_, e) => errors.Add(e);
 
         // The top bar leads to /logs; the search is text in the body.
+        // URLs are checked with Expect(page).ToHaveURLAsync, which polls, never with WaitForURLAsync: that one checks
+        // the current URL and then subscribes to the frame's navigated / load events, and Playwright .NET can deliver
+        // the event it waits for between the two (microsoft/playwright-dotnet#3364), which leaves it waiting out its
+        // timeout. Each pattern matches only the page the click leads to, and the page's own data-ready flag stands
+        // in for the load event.
         await page.GotoAsync("/search");
         await page.ClickAsync("#nav-logs");
-        await page.WaitForURLAsync("**/logs");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/logs$"));
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
         await page.FillAsync("#l-q", marker.ToUpperInvariant());
         await page.ClickAsync("#find-logs");
-        await page.WaitForURLAsync("**/logs?*");
-        Assert.Contains("q=", page.Url);
+        // The GET form sends the text form-encoded; only the page it opens has it in its URL.
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/logs\\?(.*&)?q=" + Regex.Escape(WebUtility.UrlEncode(marker.ToUpperInvariant())) + "(&|$)"));
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
         var row = page.Locator("#log-list .log-row");
         await Assertions.Expect(row).ToHaveCountAsync(1);
         await Assertions.Expect(row.Locator(".log-body")).ToHaveTextAsync(marker);
@@ -120,7 +129,8 @@ public sealed class LogsBrowserTests(BrowserFixture fixture)
 
         // Its link opens the trace at its span; the trace page lists the trace's logs and events in time order.
         await row.Locator("a.log-trace").ClickAsync();
-        await page.WaitForURLAsync($"**/trace/{traceId.ToHex()}?span={rollId.ToHex()}");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex(Regex.Escape($"/trace/{traceId.ToHex()}?span={rollId.ToHex()}") + "$"));
+        await page.WaitForFunctionAsync("() => document.documentElement.dataset.ready === 'true'");
         var traceLogs = page.Locator("#trace-log-list > .log-row");
         await Assertions.Expect(traceLogs).ToHaveCountAsync(3);
         await Assertions.Expect(traceLogs.Locator(".log-body")).ToHaveTextAsync(["handling GET /rolldice", "dice thrown", marker]);
