@@ -6,12 +6,18 @@ namespace Almanac.Bench;
 /// <summary>One second of an ingest run: spans acknowledged in it, and the target process's CPU and memory.</summary>
 internal sealed record Sample(double Second, long Spans, double CpuCores, long Rss);
 
+/// <param name="GeneratorCpuSeconds">The load generator's CPU (it runs in the harness's process).</param>
+/// <param name="MachineBusy">Share of all cores busy during the run (not idle, not waiting for I/O).</param>
+/// <param name="MachineIowait">Share of all cores waiting for I/O during the run.</param>
 internal sealed record IngestResult(
     string Label,
     TraceLoadSummary Summary,
     IReadOnlyList<Sample> Samples,
     double? CpuSeconds,
-    long? PeakRss)
+    long? PeakRss,
+    double GeneratorCpuSeconds,
+    double MachineBusy,
+    double MachineIowait)
 {
     /// <summary>Target CPU per acknowledged span, in microseconds (null when the target's process is unknown).</summary>
     public double? CpuMicrosPerSpan => CpuSeconds is { } cpu && Summary.SpansAccepted > 0 ? cpu * 1e6 / Summary.SpansAccepted : null;
@@ -39,6 +45,8 @@ internal static class Ingest
 
         var samples = new List<Sample>();
         var cpuStart = targetPid is { } p0 && ProcStat.Alive(p0) ? ProcStat.CpuSeconds(p0) : (double?)null;
+        var machineStart = MachineCpu.Now();
+        var generatorStart = Process.GetCurrentProcess().TotalProcessorTime;
         using var stop = new CancellationTokenSource();
         var clock = Stopwatch.StartNew();
         var sampler = Task.Run(async () =>
@@ -79,6 +87,8 @@ internal static class Ingest
         });
 
         var summary = await load.RunAsync(CancellationToken.None);
+        var (machineBusy, machineIowait) = MachineCpu.Between(machineStart, MachineCpu.Now());
+        var generatorCpu = (Process.GetCurrentProcess().TotalProcessorTime - generatorStart).TotalSeconds;
         await stop.CancelAsync();
         await sampler;
         double? cpuSeconds = null;
@@ -89,6 +99,6 @@ internal static class Ingest
             peak = ProcStat.Memory(pid).Peak;
         }
 
-        return new IngestResult(label, summary, samples, cpuSeconds, peak);
+        return new IngestResult(label, summary, samples, cpuSeconds, peak, generatorCpu, machineBusy, machineIowait);
     }
 }

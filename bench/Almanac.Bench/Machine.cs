@@ -27,6 +27,32 @@ internal sealed record MachineInfo(string Cpu, int Cores, string Memory, string 
     public static string LoadAvg() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 }
 
+/// <summary>
+/// The whole machine's CPU ticks (/proc/stat): with the load generator, the target, the kernel's network and disk work
+/// all on the same cores, how busy the machine was says whether a target's rate is bound by its own work or by a
+/// machine with nothing left to give.
+/// </summary>
+internal readonly record struct MachineCpu(long Busy, long Iowait, long Total)
+{
+    public static MachineCpu Now()
+    {
+        // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user and nice)
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var ticks = fields.Skip(1).Take(8).Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+        var idle = ticks[3];
+        var iowait = ticks[4];
+        var total = ticks.Sum();
+        return new MachineCpu(total - idle - iowait, iowait, total);
+    }
+
+    /// <summary>Shares of all cores' time between two readings: busy (anything but idle and waiting for I/O) and I/O wait.</summary>
+    public static (double Busy, double Iowait) Between(MachineCpu start, MachineCpu end)
+    {
+        var total = Math.Max(1, end.Total - start.Total);
+        return ((double)(end.Busy - start.Busy) / total, (double)(end.Iowait - start.Iowait) / total);
+    }
+}
+
 /// <summary>CPU time and memory of one process, read from /proc (Linux only, like the rest of the harness).</summary>
 internal static class ProcStat
 {

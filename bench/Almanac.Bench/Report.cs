@@ -44,8 +44,8 @@ internal static class Report
 
         md.AppendLine("## Ingest at full speed, same run");
         md.AppendLine();
-        md.AppendLine("| target | spans/s acknowledged | MB/s | export latency p50 / p99 | throttled | failed | target CPU | CPU per span | target |");
-        md.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        md.AppendLine("| target | spans/s acknowledged | MB/s | export latency p50 / p99 | throttled | failed | target CPU | CPU per span | load generator CPU | machine busy (I/O wait) | target |");
+        md.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         if (run.Sink is { } sink)
         {
             md.AppendLine(IngestRow(sink, "—"));
@@ -227,7 +227,8 @@ internal static class Report
         var s = r.Summary;
         var cpu = r.CpuSeconds is { } c ? $"{c / s.ElapsedSeconds:F2} cores" : "—";
         var perSpan = r.CpuMicrosPerSpan is { } us ? $"{us:F1} µs" : "—";
-        return string.Create(Inv, $"| {r.Label} | **{s.SpansPerSecond:N0}** ({s.SpansAccepted:N0} in {s.ElapsedSeconds:F0} s) | {s.WireMegabytesPerSecond:F1} | {s.Latency.P50:F1} / {s.Latency.P99:F1} ms | {s.Throttled:N0} | {s.SpansFailed:N0} spans | {cpu} | {perSpan} | {target} |");
+        var generator = s.ElapsedSeconds > 0 ? $"{r.GeneratorCpuSeconds / s.ElapsedSeconds:F2} cores" : "—";
+        return string.Create(Inv, $"| {r.Label} | **{s.SpansPerSecond:N0}** ({s.SpansAccepted:N0} in {s.ElapsedSeconds:F0} s) | {s.WireMegabytesPerSecond:F1} | {s.Latency.P50:F1} / {s.Latency.P99:F1} ms | {s.Throttled:N0} | {s.SpansFailed:N0} spans | {cpu} | {perSpan} | {generator} | {100 * r.MachineBusy:F0}% ({100 * r.MachineIowait:F0}%) | {target} |");
     }
 
     private static string Command(BenchOptions o)
