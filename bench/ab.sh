@@ -18,7 +18,8 @@ trap 'git -C "$ROOT" worktree prune; rm -rf "$WORK"' EXIT
 
 dotnet build -c Release "$ROOT/tools/Almanac.Load" -v q -nologo >/dev/null
 LOAD="$ROOT/tools/Almanac.Load/bin/Release/net10.0/almanac-load.dll"
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+# shellcheck source=bench/ports.sh
+. "$ROOT/bench/ports.sh"
 
 # Builds revision $1 into $WORK/$2.
 build() {
@@ -40,9 +41,7 @@ machine() { awk '/^cpu /{busy=$2+$3+$4+$7+$8+$9; print busy, busy+$5+$6}' /proc/
 run() {
   local name=$1 data=$WORK/data-$1 g h u pid t0 t1 m0 m1
   rm -rf "$data"
-  g=$(free_port); h=$(free_port); u=$(free_port)
-  while [ "$h" = "$g" ]; do h=$(free_port); done
-  while [ "$u" = "$g" ] || [ "$u" = "$h" ]; do u=$(free_port); done
+  read -r g h u <<<"$(free_ports 3)"
   dotnet "$WORK/$name/almanac.dll" --data-dir "$data" --otlp-grpc-port "$g" --otlp-http-port "$h" --ui-port "$u" \
     >"$WORK/$name.log" 2>&1 &
   pid=$!

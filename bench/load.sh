@@ -16,14 +16,15 @@ dotnet build -c Release "$ROOT/tools/Almanac.Load" -v q -nologo >/dev/null
 dotnet build -c Release "$ROOT/src/Almanac.Server" -v q -nologo >/dev/null
 LOAD="$ROOT/tools/Almanac.Load/bin/Release/net10.0/almanac-load.dll"
 SRV="$ROOT/src/Almanac.Server/bin/Release/net10.0/almanac.dll"
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+# shellcheck source=bench/ports.sh
+. "$ROOT/bench/ports.sh"
 target() { if [ "$PROTOCOL" = grpc ]; then echo "http://127.0.0.1:$1"; else echo "http://127.0.0.1:$2"; fi; }
 SECONDS_LIMIT=600  # hard bound on every step
 
 echo "machine: $(nproc) cores, $(lscpu | grep 'Model name' | sed 's/.*: *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "commit: $(git -C "$ROOT" rev-parse --short HEAD)"
 
-G=$(free_port); H=$(free_port)
+read -r G H <<<"$(free_ports 2)"
 timeout "$SECONDS_LIMIT" dotnet "$LOAD" sink --grpc-port "$G" --http-port "$H" --duration "$SECONDS_LIMIT"s >"$OUT/sink-counts.json" 2>/dev/null &
 SINK=$!
 sleep 3
@@ -33,7 +34,7 @@ timeout "$SECONDS_LIMIT" dotnet "$LOAD" traces --endpoint "$(target "$G" "$H")" 
 kill "$SINK" 2>/dev/null || true
 wait "$SINK" 2>/dev/null || true
 
-G=$(free_port); H=$(free_port); U=$(free_port)
+read -r G H U <<<"$(free_ports 3)"
 DATA="$OUT/almanac-data"
 rm -rf "$DATA"
 dotnet "$SRV" --data-dir "$DATA" --otlp-grpc-port "$G" --otlp-http-port "$H" --ui-port "$U" >"$OUT/almanac.log" 2>&1 &
