@@ -18,6 +18,12 @@ namespace Almanac.Storage.DuckDb;
 /// The embedded default backend: one DuckDB database file. One writer at a time (batches are serialized by a
 /// lock and each commits in one transaction with its checkpoint); queries run concurrently on their own
 /// connections and see committed snapshots (DuckDB's MVCC).
+/// <para>
+/// The file is attached without DuckDB's own write-ahead log (ADR 0007): a commit makes a batch visible, and the
+/// background CHECKPOINT makes it durable. Until then Almanac's ingest log holds the batch's requests, and
+/// <see cref="DurableCheckpoint"/> tells the pipeline how far it may delete that log. Writing every span twice, to
+/// DuckDB's log at commit and to the file at checkpoint, cost about a tenth of ingest throughput.
+/// </para>
 /// </summary>
 public sealed partial class DuckDbStore : ITelemetryStore
 {
@@ -28,18 +34,26 @@ public sealed partial class DuckDbStore : ITelemetryStore
     private const long CatalogueRefreshNanos = 60L * 1_000_000_000;
 
     /// <summary>
-    /// WAL size at which a background CHECKPOINT starts. DuckDB's own automatic checkpoint runs inside the
-    /// committing transaction, which measured as multi-second stalls of WriteAsync (ADR 0001); a checkpoint on
-    /// its own connection lets the writer keep appending. DuckDB's threshold is raised far above this so it only
-    /// acts as a backstop if background checkpoints keep failing.
+    /// Request bytes written since the last checkpoint at which a background CHECKPOINT starts: what the ingest log
+    /// keeps and a crash would replay. A checkpoint on its own connection lets the writer keep appending (DuckDB's
+    /// automatic one ran inside the committing transaction and stalled writes for seconds, ADR 0001).
     /// </summary>
-    private const long DefaultBackgroundCheckpointWalBytes = 64L * 1024 * 1024;
+    private const long DefaultCheckpointBytes = 64L * 1024 * 1024;
+
+    /// <summary>...or the time since the last one at which any write starts one, so a quiet store does not keep
+    /// hours of requests in the ingest log for a restart to replay.</summary>
+    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMinutes(1);
+
+    /// <summary>The name the database file is attached under (the connections' own database is in memory and empty).</summary>
+    private const string Catalog = "almanac";
 
     private readonly string _databaseFilePath;
-    private readonly string _connectionString;
-    private readonly string _walPath;
-    private readonly long _backgroundCheckpointWalBytes;
+    private readonly long _checkpointBytes;
     private Task _backgroundCheckpoint = Task.CompletedTask;
+    private long _bytesSinceCheckpoint;
+    private long _lastCheckpointTicks = Environment.TickCount64;
+    private long _committedCheckpoint;
+    private long _durableCheckpoint;
     private readonly ILogger<DuckDbStore>? _logger;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ConcurrentBag<DuckDBConnection> _readers = new();
@@ -67,6 +81,8 @@ public sealed partial class DuckDbStore : ITelemetryStore
     private readonly CatalogueCache<string> _knownServices = new(StringComparer.Ordinal);
     private readonly CatalogueCache<(string Service, string Name, int Kind)> _knownOperations = new(null);
     private readonly CatalogueCache<(string Service, string Key, int Type, int Target)> _knownKeys = new(null);
+    /// <summary>Holds the DuckDB instance the file is attached to; every other connection is a duplicate of it.</summary>
+    private DuckDBConnection? _root;
     private DuckDBConnection? _writer;
     private bool _disposed;
 
@@ -74,33 +90,39 @@ public sealed partial class DuckDbStore : ITelemetryStore
     public const string MemoryLimit = "384MB";
 
     public DuckDbStore(string databaseFilePath, ILogger<DuckDbStore>? logger = null)
-        : this(databaseFilePath, logger, DefaultBackgroundCheckpointWalBytes)
+        : this(databaseFilePath, logger, DefaultCheckpointBytes)
     {
     }
 
     /// <summary>
-    /// Lets tests checkpoint after every batch instead of after 64 MB of WAL, and close search batches after a few
-    /// spans instead of <see cref="BatchFilter.GroupSpans"/>.
+    /// Lets tests checkpoint after every batch (or never) instead of after 64 MB of requests, and close search
+    /// batches after a few spans instead of <see cref="BatchFilter.GroupSpans"/>.
     /// </summary>
-    internal DuckDbStore(string databaseFilePath, ILogger<DuckDbStore>? logger, long backgroundCheckpointWalBytes, int batchGroupSpans = BatchFilter.GroupSpans)
+    internal DuckDbStore(string databaseFilePath, ILogger<DuckDbStore>? logger, long checkpointBytes, int batchGroupSpans = BatchFilter.GroupSpans)
     {
         _batchFilter = new BatchFilter(batchGroupSpans);
-        _backgroundCheckpointWalBytes = backgroundCheckpointWalBytes;
+        _checkpointBytes = checkpointBytes;
         _databaseFilePath = databaseFilePath;
-        // A new file is created in DuckDB's newest storage format: only that one has ZSTD compression, which the
-        // spans' search text and blobs use (ADR 0003, layout 3). An existing file keeps the format it was made with.
-        _connectionString = "Data Source=" + databaseFilePath + ";storage_compatibility_version=latest";
-        _walPath = databaseFilePath + ".wal";
         _logger = logger;
         _keyIdOf = KeyIdForWrite;
     }
+
+    /// <inheritdoc/>
+    public long DurableCheckpoint => Interlocked.Read(ref _durableCheckpoint);
 
     public StoreCapabilities Capabilities => StoreCapabilities.AtomicCheckpoint | StoreCapabilities.Durable;
 
     public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.Run(() =>
     {
-        _writer = new DuckDBConnection(_connectionString);
-        _writer.Open();
+        // A new file is created in DuckDB's newest storage format: only that one has ZSTD compression, which the
+        // spans' search text and blobs use (ADR 0003, layout 3). An existing file keeps the format it was made with.
+        _root = new DuckDBConnection("Data Source=:memory:;storage_compatibility_version=latest");
+        _root.Open();
+        // Spills go beside the file, where DuckDB puts them for a database it opened itself (not the working directory).
+        Execute(_root, $"SET temp_directory = '{SqlText(_databaseFilePath + ".tmp")}'");
+        Execute(_root, $"ATTACH '{SqlText(_databaseFilePath)}' AS {Catalog} (RECOVERY_MODE no_wal_writes)");
+        _writer = Connect();
+        // No log to grow, so DuckDB's own checkpoints would only come from this threshold: keep them to ours.
         Execute(_writer, "SET checkpoint_threshold = '1GB'");
         // DuckDB's buffer pool defaults to 80% of the machine's memory and keeps what it read: at 10M spans that made
         // Almanac hold gigabytes. A fixed cap keeps one binary on a laptop or a small VM predictable; operators that
@@ -111,7 +133,9 @@ public sealed partial class DuckDbStore : ITelemetryStore
         Execute(_writer, "INSERT INTO schema_version SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM schema_version)", Schema.Version);
         LoadIdMaps(_writer);
         LoadBatches(_writer);
-        _logger?.LogDebug("DuckDB span store opened at {ConnectionString}", _connectionString);
+        // What the file holds survived whatever ended the last run.
+        _committedCheckpoint = _durableCheckpoint = ReadCheckpoint(_writer);
+        _logger?.LogDebug("DuckDB span store opened at {Path}", _databaseFilePath);
     }, cancellationToken);
 
     public async Task WriteAsync(TelemetryBatch batch, CancellationToken cancellationToken = default)
@@ -136,7 +160,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
     private void CheckSchemaVersion(DuckDBConnection connection)
     {
         using var tables = Command(connection,
-            "SELECT count(*) FILTER (table_name = 'spans'), count(*) FILTER (table_name = 'schema_version') FROM duckdb_tables() WHERE schema_name = 'main'");
+            $"SELECT count(*) FILTER (table_name = 'spans'), count(*) FILTER (table_name = 'schema_version') FROM duckdb_tables() WHERE database_name = '{Catalog}' AND schema_name = 'main'");
         using var reader = tables.ExecuteReader();
         reader.Read();
         var hasSpans = reader.GetInt64(0) > 0;
@@ -299,6 +323,8 @@ public sealed partial class DuckDbStore : ITelemetryStore
             batch.Checkpoint);
         _batchFilter.Write(writer);
         transaction.Commit();
+        Interlocked.Exchange(ref _committedCheckpoint, batch.Checkpoint);
+        _bytesSinceCheckpoint += BytesOf(batch, requests);
         _batchFilter.Committed(_spanBatches);
 
         // Only now that the rows are durable may the caches claim they exist.
@@ -492,41 +518,93 @@ public sealed partial class DuckDbStore : ITelemetryStore
     /// <summary>Called by the writer after a commit; at most one background checkpoint runs at a time.</summary>
     private void MaybeStartBackgroundCheckpoint()
     {
-        if (!_backgroundCheckpoint.IsCompleted || _disposed)
+        if (!_backgroundCheckpoint.IsCompleted || _disposed || _bytesSinceCheckpoint == 0)
         {
             return;
         }
 
-        long walBytes;
-        try
-        {
-            walBytes = new FileInfo(_walPath).Length;
-        }
-        catch (IOException)
+        if (_bytesSinceCheckpoint < _checkpointBytes && Environment.TickCount64 - _lastCheckpointTicks < (long)CheckpointInterval.TotalMilliseconds)
         {
             return;
         }
 
-        if (walBytes < _backgroundCheckpointWalBytes)
-        {
-            return;
-        }
-
+        _bytesSinceCheckpoint = 0;
+        _lastCheckpointTicks = Environment.TickCount64;
+        // Every batch committed before the checkpoint starts is in it; one committed while it runs may be too, and
+        // counts as durable only after the next.
+        var upTo = Interlocked.Read(ref _committedCheckpoint);
         _backgroundCheckpoint = Task.Run(() =>
         {
             try
             {
-                using var connection = new DuckDBConnection(_connectionString);
-                connection.Open();
-                Execute(connection, "CHECKPOINT");
+                using var connection = Connect();
+                Checkpoint(connection, upTo);
             }
             catch (DuckDBException e)
             {
-                // Harmless: the WAL keeps the data; the next commit past the threshold tries again.
+                // Harmless: the ingest log keeps the data (DurableCheckpoint did not move); a later commit tries again.
                 _logger?.LogWarning(e, "Background checkpoint failed");
             }
         });
     }
+
+    /// <summary>A checkpoint now, between writes (tests: what a crash right after one leaves).</summary>
+    internal async Task CheckpointAsync()
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            await _backgroundCheckpoint;
+            await Task.Run(() => Checkpoint(Writer, Interlocked.Read(ref _committedCheckpoint)));
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Writes every committed batch into the file; those up to <paramref name="upTo"/> are then durable.</summary>
+    private void Checkpoint(DuckDBConnection connection, long upTo)
+    {
+        Execute(connection, $"CHECKPOINT {Catalog}");
+        long durable;
+        do
+        {
+            durable = Interlocked.Read(ref _durableCheckpoint);
+        }
+        while (upTo > durable && Interlocked.CompareExchange(ref _durableCheckpoint, upTo, durable) != durable);
+    }
+
+    /// <summary>What a batch adds to the next checkpoint, roughly: its requests' bytes, and a guess for logs and metrics.</summary>
+    private static long BytesOf(TelemetryBatch batch, List<ReadOnlyMemory<byte>> traceRequests)
+    {
+        long bytes = 0;
+        foreach (var request in traceRequests)
+        {
+            bytes += request.Length;
+        }
+
+        return bytes + (256L * (batch.Logs.Count + batch.Metrics.Count));
+    }
+
+    /// <summary>A new connection to the store's database, its default catalog the attached file.</summary>
+    private DuckDBConnection Connect()
+    {
+        var connection = (_root ?? throw new InvalidOperationException("InitializeAsync has not been called.")).Duplicate();
+        try
+        {
+            connection.Open();
+            Execute(connection, $"USE {Catalog}");
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private static string SqlText(string text) => text.Replace("'", "''", StringComparison.Ordinal);
 
     /// <summary>
     /// Multi-row upserts, a few hundred rows per statement: a cold start meets hundreds of new catalogue rows at
@@ -663,11 +741,13 @@ public sealed partial class DuckDbStore : ITelemetryStore
         return keys.OrderBy(k => k.Key, StringComparer.Ordinal).ThenBy(k => k.Target).ThenBy(k => k.Type).ToList();
     }, cancellationToken);
 
-    public Task<long> GetCheckpointAsync(CancellationToken cancellationToken = default) => Read(connection =>
+    public Task<long> GetCheckpointAsync(CancellationToken cancellationToken = default) => Read(ReadCheckpoint, cancellationToken);
+
+    private static long ReadCheckpoint(DuckDBConnection connection)
     {
         using var command = Command(connection, "SELECT checkpoint FROM ingest_state WHERE id = 0");
         return command.ExecuteScalar() is long checkpoint ? checkpoint : 0L;
-    }, cancellationToken);
+    }
 
     public async Task<long> DeleteOlderThanAsync(long cutoffUnixNano, CancellationToken cancellationToken = default)
     {
@@ -737,16 +817,22 @@ public sealed partial class DuckDbStore : ITelemetryStore
             {
                 try
                 {
-                    // Folds the WAL into the main file so the next open does not have to replay it.
-                    Execute(_writer, "CHECKPOINT");
+                    // Writes what was committed since the last checkpoint, so the next start replays nothing.
+                    Checkpoint(_writer, Interlocked.Read(ref _committedCheckpoint));
                 }
                 catch (DuckDBException e)
                 {
-                    _logger?.LogWarning(e, "Checkpoint on close failed; the WAL will be replayed on next open");
+                    _logger?.LogWarning(e, "Checkpoint on close failed; the ingest log will be replayed on the next start");
                 }
 
                 await _writer.DisposeAsync();
                 _writer = null;
+            }
+
+            if (_root is not null)
+            {
+                await _root.DisposeAsync();
+                _root = null;
             }
         }
         finally
@@ -781,9 +867,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_readers.TryTake(out var connection))
         {
-            // DuckDB.NET shares one database instance between connections to the same file within a process.
-            connection = new DuckDBConnection(_connectionString);
-            connection.Open();
+            connection = Connect();
         }
 
         try

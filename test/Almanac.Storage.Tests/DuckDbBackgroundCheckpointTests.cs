@@ -21,7 +21,7 @@ public sealed class DuckDbBackgroundCheckpointTests : IDisposable
     public async Task Write_CheckpointAfterEveryBatchWithConcurrentReads_KeepsEverySpanAcrossReopen()
     {
         var traceIds = new List<TraceId>();
-        await using (var store = new DuckDbStore(DatabasePath, logger: null, backgroundCheckpointWalBytes: 1))
+        await using (var store = new DuckDbStore(DatabasePath, logger: null, checkpointBytes: 1))
         {
             await store.InitializeAsync();
             var writer = Task.Run(async () =>

@@ -71,7 +71,7 @@ public sealed class IngestPipeline : IAsyncDisposable
         var checkpoint = await _store.GetCheckpointAsync(cancellationToken);
         _wal = WriteAheadLog.Open(_options.WalDirectory, checkpoint, _options.WalSegmentBytes, _logger);
         await ReplayAsync(checkpoint, cancellationToken);
-        _wal.DeleteBefore(StoredCheckpoint);
+        _wal.DeleteBefore(_store.DurableCheckpoint);
         _wal.Start(OnDurable);
         _storeLoop = Task.Run(StoreLoopAsync, CancellationToken.None);
         _state = PipelineState.Running;
@@ -358,7 +358,8 @@ public sealed class IngestPipeline : IAsyncDisposable
             await WriteWithRetryAsync(batch.Build(checkpoint));
             Interlocked.Add(ref _pendingBytes, -bytes);
             SignalStored();
-            _wal!.DeleteBefore(StoredCheckpoint);
+            // Stored is not yet durable for every store: the log keeps what a crash would take from the store.
+            _wal!.DeleteBefore(_store.DurableCheckpoint);
         }
     }
 

@@ -68,6 +68,14 @@ public interface ITelemetryStore : ISpanReader, ILogReader, IMetricReader, ITele
     Task<long> GetCheckpointAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The checkpoint a crash of the process (kill -9, power loss) would leave the store at: everything the ingest
+    /// write-ahead log holds before it may be deleted, and nothing after it. A store that syncs each write before
+    /// <see cref="ITelemetryWriter.WriteAsync"/> returns reports its last committed checkpoint; one that makes writes
+    /// durable later, in bulk, reports less, and the ingest log keeps the rest until it catches up.
+    /// </summary>
+    long DurableCheckpoint { get; }
+
+    /// <summary>
     /// Deletes spans that started before the cutoff, log records whose timestamp is before it, the summaries of
     /// traces left without spans, and catalogue entries last seen before it. Runs alongside writes and queries. Returns the number of spans deleted.
     /// </summary>
