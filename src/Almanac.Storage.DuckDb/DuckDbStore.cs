@@ -550,14 +550,15 @@ public sealed partial class DuckDbStore : ITelemetryStore
         });
     }
 
-    /// <summary>A checkpoint now, between writes (tests: what a crash right after one leaves).</summary>
-    internal async Task CheckpointAsync()
+    /// <inheritdoc/>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
-        await _writeLock.WaitAsync();
+        await _writeLock.WaitAsync(cancellationToken);
         try
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             await _backgroundCheckpoint;
-            await Task.Run(() => Checkpoint(Writer, Interlocked.Read(ref _committedCheckpoint)));
+            await Task.Run(() => Checkpoint(Writer, Interlocked.Read(ref _committedCheckpoint)), CancellationToken.None);
         }
         finally
         {

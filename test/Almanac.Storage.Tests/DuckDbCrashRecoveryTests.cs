@@ -36,7 +36,7 @@ public sealed class DuckDbCrashRecoveryTests : IDisposable
             Assert.Equal(3, await store.GetCheckpointAsync());
             Assert.Equal(0, store.DurableCheckpoint);
 
-            await store.CheckpointAsync();
+            await store.FlushAsync();
             Assert.Equal(3, store.DurableCheckpoint);
 
             await store.WriteAsync(new TelemetryBatch([ToSpanData(CreateSpan(NewTraceId()))], 4));
@@ -61,7 +61,7 @@ public sealed class DuckDbCrashRecoveryTests : IDisposable
         {
             await pipeline.StartAsync(CancellationToken.None);
             await ExportAsync(pipeline, store, beforeCheckpoint, 15);
-            await store.CheckpointAsync();
+            await store.FlushAsync();
             var segmentsAtCheckpoint = WalSegments(live);
             await ExportAsync(pipeline, store, afterCheckpoint, 15);
 
@@ -89,6 +89,23 @@ public sealed class DuckDbCrashRecoveryTests : IDisposable
         }
 
         await recovered.StopAsync();
+    }
+
+    [Fact]
+    public async Task Stop_MakesEveryStoredBatchDurable_AndLeavesNoLogTheStoreHolds()
+    {
+        var live = Path.Combine(_directory, "live");
+        var (pipeline, store) = Create(live);
+        await using var _ = store;
+        await pipeline.StartAsync(CancellationToken.None);
+        await ExportAsync(pipeline, store, [], 15);
+        Assert.True(WalSegments(live) >= 15, $"expected a segment per export, found {WalSegments(live)}");
+
+        await pipeline.StopAsync();
+
+        Assert.Equal(pipeline.StoredCheckpoint, store.DurableCheckpoint);
+        // The last segment stays (it was being written); every one before it went.
+        Assert.True(WalSegments(live) <= 1, $"{WalSegments(live)} write-ahead log segments left after a clean stop");
     }
 
     private static (IngestPipeline Pipeline, DuckDbStore Store) Create(string directory)

@@ -265,6 +265,16 @@ public sealed class IngestPipeline : IAsyncDisposable
         if (_storeLoop is not null)
         {
             await _storeLoop;
+            try
+            {
+                // Leaves no log behind that the store already holds durably: otherwise it stays until the next start.
+                await _store.FlushAsync();
+                _wal!.DeleteBefore(_store.DurableCheckpoint);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning(ex, "Could not make the store durable while stopping; the write-ahead log keeps the data and the next start replays it");
+            }
         }
 
         _state = PipelineState.Stopped;

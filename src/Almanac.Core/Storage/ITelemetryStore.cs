@@ -75,6 +75,9 @@ public interface ITelemetryStore : ISpanReader, ILogReader, IMetricReader, ITele
     /// </summary>
     long DurableCheckpoint { get; }
 
+    /// <summary>Makes every committed batch durable now, so <see cref="DurableCheckpoint"/> catches up (ingest calls it when it stops).</summary>
+    Task FlushAsync(CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Deletes spans that started before the cutoff, log records whose timestamp is before it, the summaries of
     /// traces left without spans, and catalogue entries last seen before it. Runs alongside writes and queries. Returns the number of spans deleted.
