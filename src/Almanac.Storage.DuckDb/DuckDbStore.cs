@@ -97,7 +97,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
     }
 
     /// <summary>
-    /// Lets tests checkpoint after every batch (or never) instead of after 64 MB of requests, and close search
+    /// Lets tests checkpoint after every batch (or never) instead of after 256 MB of requests, and close search
     /// batches after a few spans instead of <see cref="BatchFilter.GroupSpans"/>.
     /// </summary>
     internal DuckDbStore(string databaseFilePath, ILogger<DuckDbStore>? logger, long checkpointBytes, int batchGroupSpans = BatchFilter.GroupSpans)
