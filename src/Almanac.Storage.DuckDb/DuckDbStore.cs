@@ -329,7 +329,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         _bytesSinceCheckpoint += BytesOf(batch, requests);
         _batchFilter.Committed(_spanBatches);
 
-        // Only now that the rows are durable may the caches claim they exist.
+        // Only now that the rows are committed may the caches claim they exist.
         foreach (var r in newResources)
         {
             _resources.TryAdd(r.Id, r);
@@ -566,16 +566,14 @@ public sealed partial class DuckDbStore : ITelemetryStore
         }
     }
 
-    /// <summary>Writes every committed batch into the file; those up to <paramref name="upTo"/> are then durable.</summary>
+    /// <summary>
+    /// Writes every committed batch into the file; those up to <paramref name="upTo"/> are then durable. Checkpoints
+    /// never overlap (each starts under the write lock once the one before has finished), so the value only grows.
+    /// </summary>
     private void Checkpoint(DuckDBConnection connection, long upTo)
     {
         Execute(connection, $"CHECKPOINT {Catalog}");
-        long durable;
-        do
-        {
-            durable = Interlocked.Read(ref _durableCheckpoint);
-        }
-        while (upTo > durable && Interlocked.CompareExchange(ref _durableCheckpoint, upTo, durable) != durable);
+        Interlocked.Exchange(ref _durableCheckpoint, upTo);
     }
 
     /// <summary>What a batch adds to the next checkpoint, roughly: its requests' bytes, and a guess for logs and metrics.</summary>
