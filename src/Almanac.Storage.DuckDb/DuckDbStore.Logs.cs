@@ -143,9 +143,8 @@ public sealed partial class DuckDbStore
             {
                 if (query.TextIsRegex)
                 {
-                    // A literal, not a parameter: DuckDB compiles a constant pattern once instead of per row. Standard
-                    // SQL strings have no escapes besides the doubled quote, so this cannot break out of the literal.
-                    var literal = "'" + query.Text.Replace("'", "''", StringComparison.Ordinal) + "'";
+                    // A literal, not a parameter: DuckDB compiles a constant pattern once instead of per row.
+                    var literal = SqlLiteral(query.Text);
                     ValidateRegex(connection, literal);
                     where.Append(" AND regexp_matches(body_text, ").Append(literal).Append(')');
                 }

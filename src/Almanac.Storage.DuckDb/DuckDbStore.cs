@@ -121,8 +121,8 @@ public sealed partial class DuckDbStore : ITelemetryStore
         _root = new DuckDBConnection("Data Source=:memory:;storage_compatibility_version=latest");
         _root.Open();
         // Spills go beside the file, where DuckDB puts them for a database it opened itself (not the working directory).
-        Execute(_root, $"SET temp_directory = '{SqlText(_databaseFilePath + ".tmp")}'");
-        Execute(_root, $"ATTACH '{SqlText(_databaseFilePath)}' AS {Catalog} (RECOVERY_MODE no_wal_writes)");
+        Execute(_root, $"SET temp_directory = {SqlLiteral(_databaseFilePath + ".tmp")}");
+        Execute(_root, $"ATTACH {SqlLiteral(_databaseFilePath)} AS {Catalog} (RECOVERY_MODE no_wal_writes)");
         _writer = Connect();
         // No log to grow, so DuckDB's own checkpoints would only come from this threshold: keep them to ours.
         Execute(_writer, "SET checkpoint_threshold = '1GB'");
@@ -605,7 +605,11 @@ public sealed partial class DuckDbStore : ITelemetryStore
         }
     }
 
-    private static string SqlText(string text) => text.Replace("'", "''", StringComparison.Ordinal);
+    /// <summary>
+    /// Text as a SQL string literal, for the places DuckDB takes no parameter (ATTACH, SET) or should see a constant.
+    /// Standard SQL strings have no escapes besides the doubled quote, so the text cannot break out of it.
+    /// </summary>
+    private static string SqlLiteral(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 
     /// <summary>
     /// Multi-row upserts, a few hundred rows per statement: a cold start meets hundreds of new catalogue rows at
