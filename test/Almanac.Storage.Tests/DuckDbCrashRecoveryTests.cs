@@ -3,8 +3,6 @@ using Almanac.Core.Model;
 using Almanac.Core.Storage;
 using Almanac.Storage.DuckDb;
 using Microsoft.Extensions.Logging.Abstractions;
-using OpenTelemetry.Proto.Collector.Trace.V1;
-using OpenTelemetry.Proto.Trace.V1;
 using static Almanac.Testing.TestData;
 
 namespace Almanac.Storage.Tests;
@@ -128,12 +126,7 @@ public sealed class DuckDbCrashRecoveryTests : IDisposable
         for (var i = 0; i < count; i++)
         {
             var traceId = NewTraceId();
-            var scopeSpans = new ScopeSpans { Scope = CreateScope() };
-            scopeSpans.Spans.Add(CreateSpan(traceId, name: "crash-work"));
-            var resourceSpans = new ResourceSpans { Resource = CreateResource("crash-svc") };
-            resourceSpans.ScopeSpans.Add(scopeSpans);
-            var request = new ExportTraceServiceRequest();
-            request.ResourceSpans.Add(resourceSpans);
+            var request = CreateRequest("crash-svc", [CreateSpan(traceId, name: "crash-work")]);
             Assert.Equal(IngestStatus.Accepted, (await pipeline.ExportTracesAsync(request)).Status);
             ids.Add(traceId);
         }

@@ -1,5 +1,6 @@
 using Almanac.Core.Model;
 using Google.Protobuf;
+using OpenTelemetry.Proto.Collector.Trace.V1;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Resource.V1;
 using OpenTelemetry.Proto.Trace.V1;
@@ -83,6 +84,18 @@ public static class TestData
         }
 
         return span;
+    }
+
+    /// <summary>An OTLP export request of the spans, sent by <paramref name="serviceName"/> under the test scope.</summary>
+    public static ExportTraceServiceRequest CreateRequest(string serviceName, IEnumerable<Span> spans)
+    {
+        var scopeSpans = new ScopeSpans { Scope = CreateScope() };
+        scopeSpans.Spans.Add(spans);
+        var resourceSpans = new ResourceSpans { Resource = CreateResource(serviceName) };
+        resourceSpans.ScopeSpans.Add(scopeSpans);
+        var request = new ExportTraceServiceRequest();
+        request.ResourceSpans.Add(resourceSpans);
+        return request;
     }
 
     /// <summary>Flattens a span with its resource and scope the way the ingest pipeline does.</summary>

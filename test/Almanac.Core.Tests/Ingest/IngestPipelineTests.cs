@@ -40,13 +40,7 @@ public sealed class IngestPipelineTests : IDisposable
     private static (ExportTraceServiceRequest Request, TraceId TraceId) OneTrace()
     {
         var traceId = TestData.NewTraceId();
-        var scopeSpans = new ScopeSpans { Scope = TestData.CreateScope() };
-        scopeSpans.Spans.Add(TestData.CreateSpan(traceId, name: "work"));
-        var resourceSpans = new ResourceSpans { Resource = TestData.CreateResource("pipeline-svc") };
-        resourceSpans.ScopeSpans.Add(scopeSpans);
-        var request = new ExportTraceServiceRequest();
-        request.ResourceSpans.Add(resourceSpans);
-        return (request, traceId);
+        return (TestData.CreateRequest("pipeline-svc", [TestData.CreateSpan(traceId, name: "work")]), traceId);
     }
 
     [Fact]
@@ -173,17 +167,11 @@ public sealed class IngestPipelineTests : IDisposable
     private static (ExportTraceServiceRequest Request, TraceId TraceId) TraceOf(int spans, Func<int, Span, Span>? shape = null)
     {
         var traceId = TestData.NewTraceId();
-        var scopeSpans = new ScopeSpans { Scope = TestData.CreateScope() };
-        for (var i = 0; i < spans; i++)
+        var request = TestData.CreateRequest("raw-svc", Enumerable.Range(0, spans).Select(i =>
         {
             var span = TestData.CreateSpan(traceId, name: $"op-{i}", attributes: [TestData.Attr("i", i)]);
-            scopeSpans.Spans.Add(shape is null ? span : shape(i, span));
-        }
-
-        var resourceSpans = new ResourceSpans { Resource = TestData.CreateResource("raw-svc") };
-        resourceSpans.ScopeSpans.Add(scopeSpans);
-        var request = new ExportTraceServiceRequest();
-        request.ResourceSpans.Add(resourceSpans);
+            return shape is null ? span : shape(i, span);
+        }));
         return (request, traceId);
     }
 
