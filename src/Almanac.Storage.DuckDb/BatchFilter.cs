@@ -58,6 +58,8 @@ internal sealed class BatchFilter
     private long _maxStart;
     private long _maxDuration;
     private int _spans;
+    private int _rows;
+    private int _pendingRows;
     private long _lastResource = -1;
     private string? _lastService;
     private string? _lastName;
@@ -95,8 +97,19 @@ internal sealed class BatchFilter
         }
 
         _pendingSpans = 0;
+        _pendingRows = 0;
         _pending = _open;
         return _open!.Batch;
+    }
+
+    /// <summary>
+    /// The first <c>seq</c> of the write's <paramref name="count"/> rows: numbers go on across the writes of a group
+    /// (a span that turns out invalid leaves its number unused), so a batch and a seq name one row.
+    /// </summary>
+    public int ReserveRows(int count)
+    {
+        _pendingRows = count;
+        return _rows;
     }
 
     public void AddSpan(string service, string name, long resourceId, long start, long duration, SearchText text)
@@ -164,6 +177,7 @@ internal sealed class BatchFilter
     public void Committed(SpanBatches index)
     {
         _pending = null;
+        _rows += _pendingRows;
         if (_pendingSpans == 0)
         {
             return;
@@ -189,6 +203,7 @@ internal sealed class BatchFilter
         _maxStart = long.MinValue;
         _maxDuration = 0;
         _spans = 0;
+        _rows = 0;
         _lastResource = -1;
         _lastService = null;
         _lastName = null;

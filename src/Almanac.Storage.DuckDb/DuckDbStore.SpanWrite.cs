@@ -28,6 +28,7 @@ public sealed partial class DuckDbStore
     private SpanRef[] _spanRefs = new SpanRef[4096];
     private readonly List<SpanGroup> _groups = [];
     private readonly Utf8Strings _strings = new();
+    private readonly Dictionary<ulong, int> _spanPositions = [];
 
     /// <summary>Ids of stored attribute keys by their UTF-8 bytes: every attribute of every span looks one up.</summary>
     private readonly Utf8Map<int> _storedKeyIds = new();
@@ -41,7 +42,12 @@ public sealed partial class DuckDbStore
         public long Start;
         public ulong TraceHigh;
         public ulong TraceLow;
+        public ulong SpanId;
+        public ulong ParentId;
         public int Group;
+
+        /// <summary>How many places before this span (in appended order) its parent is; 0 when not in this write.</summary>
+        public int ParentOffset;
     }
 
     /// <summary>The resource and scope a run of spans was sent under (one ScopeSpans).</summary>
@@ -226,7 +232,7 @@ public sealed partial class DuckDbStore
                 Array.Resize(ref _spanRefs, count * 2);
             }
 
-            var start = WireSpan.ReadSortKey(span, out var traceHigh, out var traceLow);
+            var start = WireSpan.ReadSortKey(span, out var traceHigh, out var traceLow, out var spanId, out var parentId);
             _spanRefs[count++] = new SpanRef
             {
                 Request = request,
@@ -235,6 +241,8 @@ public sealed partial class DuckDbStore
                 Start = unchecked((long)start),
                 TraceHigh = traceHigh,
                 TraceLow = traceLow,
+                SpanId = spanId,
+                ParentId = parentId,
                 Group = group,
             };
         }
@@ -255,6 +263,8 @@ public sealed partial class DuckDbStore
             a.TraceHigh != b.TraceHigh ? a.TraceHigh.CompareTo(b.TraceHigh)
             : a.TraceLow != b.TraceLow ? a.TraceLow.CompareTo(b.TraceLow)
             : a.Start.CompareTo(b.Start));
+        LinkParents(_spanRefs.AsSpan(0, count));
+        var firstSeq = _batchFilter.ReserveRows(count);
         foreach (var group in _groups)
         {
             group.ResourceEntry = ResolveResource(group.Resource, group.Service, group.ResourceSchemaUrl, state.BatchResources, state.NewResources, state.Catalogue, state.BatchNewest);
@@ -267,7 +277,8 @@ public sealed partial class DuckDbStore
             bool appended;
             try
             {
-                appended = AppendWireSpan(appender, requests[span.Request].Span.Slice(span.Offset, span.Length), _groups[span.Group], state);
+                appended = AppendWireSpan(appender, requests[span.Request].Span.Slice(span.Offset, span.Length), _groups[span.Group],
+                    new RowPlace(firstSeq + i, span.ParentOffset), state);
             }
             catch (InvalidDataException)
             {
@@ -284,8 +295,74 @@ public sealed partial class DuckDbStore
         return skipped;
     }
 
+    /// <summary>
+    /// Sets each span's <see cref="SpanRef.ParentOffset"/> when its parent is among the spans of its trace in this write
+    /// (the refs are sorted, so those are the run of equal trace ids). A trace's few spans are searched directly; a
+    /// long run (a batch job's trace of thousands of spans) through a map, so the work stays linear.
+    /// </summary>
+    private void LinkParents(Span<SpanRef> refs)
+    {
+        for (var first = 0; first < refs.Length;)
+        {
+            var end = first + 1;
+            while (end < refs.Length && refs[end].TraceHigh == refs[first].TraceHigh && refs[end].TraceLow == refs[first].TraceLow)
+            {
+                end++;
+            }
+
+            var run = refs[first..end];
+            if (run.Length > 32)
+            {
+                _spanPositions.Clear();
+                for (var i = 0; i < run.Length; i++)
+                {
+                    // The first of two spans sharing an id (a sender's bug) is the one its children point to.
+                    _spanPositions.TryAdd(run[i].SpanId, i);
+                }
+            }
+
+            for (var i = 0; i < run.Length; i++)
+            {
+                ref var span = ref run[i];
+                span.ParentOffset = 0;
+                if (span.ParentId == 0)
+                {
+                    continue;
+                }
+
+                var parent = -1;
+                if (run.Length > 32)
+                {
+                    parent = _spanPositions.GetValueOrDefault(span.ParentId, -1);
+                }
+                else
+                {
+                    for (var j = 0; j < run.Length; j++)
+                    {
+                        if (run[j].SpanId == span.ParentId)
+                        {
+                            parent = j;
+                            break;
+                        }
+                    }
+                }
+
+                // A span that is its own parent keeps the id: offset 0 means "not in this write".
+                if (parent >= 0 && parent != i)
+                {
+                    span.ParentOffset = i - parent;
+                }
+            }
+
+            first = end;
+        }
+    }
+
+    /// <summary>Where a span's row goes in its batch (<c>seq</c>) and where its parent's row is relative to it.</summary>
+    private readonly record struct RowPlace(int Seq, int ParentOffset);
+
     /// <summary>One span from its encoding; false when it is invalid (bad ids, text that is not UTF-8), which ingest refuses.</summary>
-    private bool AppendWireSpan(DuckDBAppender appender, ReadOnlySpan<byte> bytes, SpanGroup group, SpanWriteState state)
+    private bool AppendWireSpan(DuckDBAppender appender, ReadOnlySpan<byte> bytes, SpanGroup group, RowPlace place, SpanWriteState state)
     {
         var fields = WireSpan.Read(bytes);
         if (!TraceId.TryRead(fields.TraceId, out var traceId) || traceId.IsEmpty
@@ -314,7 +391,7 @@ public sealed partial class DuckDbStore
             }
 
             AppendSpan(appender, new SpanData(traceId, spanId, parentId, group.Service, group.Resource, group.ResourceSchemaUrl,
-                group.Scope, group.ScopeSchemaUrl, span), group.ResourceEntry!, group.ScopeEntry!, state);
+                group.Scope, group.ScopeSchemaUrl, span), group.ResourceEntry!, group.ScopeEntry!, place, state);
             return true;
         }
 
@@ -327,13 +404,13 @@ public sealed partial class DuckDbStore
         }
 
         var blob = _codec.EncodeRaw(bytes, fields, _searchText.Rebuildable, _searchText.EventsRebuildable, start, Math.Max(0, end - start));
-        AppendRow(appender, state, traceId, spanId, parentId, start, end, group.Service, name, Writable(fields.Name), fields.Kind,
+        AppendRow(appender, state, traceId, spanId, parentId, place, start, end, group.Service, name, Writable(fields.Name), fields.Kind,
             fields.StatusCode, group.ResourceEntry!, group.ScopeEntry!, blob);
         return true;
     }
 
     /// <summary>A span given as objects (the fallback of <see cref="AppendWireSpan"/>).</summary>
-    private void AppendSpan(DuckDBAppender appender, SpanData data, ResourceEntry resource, ScopeEntry scope, SpanWriteState state)
+    private void AppendSpan(DuckDBAppender appender, SpanData data, ResourceEntry resource, ScopeEntry scope, RowPlace place, SpanWriteState state)
     {
         var span = data.Span;
         var catalogue = state.Catalogue;
@@ -346,7 +423,7 @@ public sealed partial class DuckDbStore
         }
 
         _searchText.Build(span.Attributes, span.Events, _keyIdOf);
-        AppendRow(appender, state, data.TraceId, data.SpanId, data.ParentSpanId, data.StartTimeUnixNano, data.EndTimeUnixNano,
+        AppendRow(appender, state, data.TraceId, data.SpanId, data.ParentSpanId, place, data.StartTimeUnixNano, data.EndTimeUnixNano,
             data.ServiceName, span.Name, Utf8(span.Name), (int)span.Kind, (int)(span.Status?.Code ?? Status.Types.StatusCode.Unset),
             resource, scope, _codec.Encode(data, stripAttributes: _searchText.Rebuildable, stripEventAttributes: _searchText.EventsRebuildable));
     }
@@ -355,7 +432,7 @@ public sealed partial class DuckDbStore
     /// The row, catalogue entries, search-batch filter and trace summary of one span, whichever path read it; the
     /// search text is already built and <paramref name="blob"/> encoded.
     /// </summary>
-    private void AppendRow(DuckDBAppender appender, SpanWriteState state, TraceId traceId, SpanId spanId, SpanId parentId, long start,
+    private void AppendRow(DuckDBAppender appender, SpanWriteState state, TraceId traceId, SpanId spanId, SpanId parentId, RowPlace place, long start,
         long end, string service, string name, Span<byte> nameUtf8, int kind, int statusCode, ResourceEntry resource, ScopeEntry scope,
         Span<byte> blob)
     {
@@ -369,7 +446,9 @@ public sealed partial class DuckDbStore
         appender.CreateRow()
             .AppendValue((UInt128?)Stored(traceId))
             .AppendValue((ulong?)spanId.Value)
-            .AppendValue((ulong?)parentId.Value)
+            .AppendValue((ulong?)(place.ParentOffset != 0 ? 0 : parentId.Value))
+            .AppendValue((int?)place.ParentOffset)
+            .AppendValue((int?)place.Seq)
             .AppendValue((long?)start)
             .AppendValue((long?)duration)
             .AppendValue(Utf8(service))

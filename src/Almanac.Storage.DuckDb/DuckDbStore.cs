@@ -650,29 +650,64 @@ public sealed partial class DuckDbStore : ITelemetryStore
         }
 
         var id = Stored(traceId);
-        var result = new List<SpanData>();
-        Func<int, string> keyOf = id => KeyName(connection, id);
+        var rows = new List<TraceRow>();
         using (var command = Command(connection, string.Join(" UNION ALL ", BatchRuns(batches, startRange: true).Select(run =>
-            "SELECT span_id, parent_span_id, name, start_ns, duration_ns, service, resource_id, scope_id, span_proto, kind, attrs, attr_types "
-            + "FROM spans WHERE trace_id = $1 AND " + run)), id))
+            "SELECT span_id, parent_span_id, name, start_ns, duration_ns, service, resource_id, scope_id, span_proto, kind, attrs, attr_types, "
+            + "batch, seq, parent_offset FROM spans WHERE trace_id = $1 AND " + run)), id))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
             {
-                var spanId = reader.GetFieldValue<ulong>(0);
-                var parentId = reader.GetFieldValue<ulong>(1);
-                var resource = GetResource(connection, reader.GetInt64(6));
-                var scope = GetScope(connection, reader.GetInt64(7));
-                var span = SpanCodec.Decode(ReadBytes(reader, 8), traceId, spanId, parentId, reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4),
-                    reader.GetFieldValue<sbyte>(9), reader.GetString(10), reader.GetString(11), keyOf);
-
-                result.Add(new SpanData(traceId, new SpanId(spanId), new SpanId(parentId), reader.GetString(5),
-                    resource.Resource, resource.SchemaUrl, scope.Scope, scope.SchemaUrl, span));
+                rows.Add(new TraceRow(reader.GetFieldValue<ulong>(0), reader.GetFieldValue<ulong>(1), reader.GetString(2), reader.GetInt64(3),
+                    reader.GetInt64(4), reader.GetString(5), reader.GetInt64(6), reader.GetInt64(7), ReadBytes(reader, 8),
+                    reader.GetFieldValue<sbyte>(9), reader.GetString(10), reader.GetString(11), reader.GetInt32(12), reader.GetInt32(13),
+                    reader.GetInt32(14)));
             }
+        }
+
+        // A parent written in the same write is a row reference (batch, seq - parent_offset); retention turns the
+        // reference into the id before it deletes the parent's row (MaterializeParentsOf), so it always resolves.
+        var spanIdAt = new Dictionary<(int Batch, int Seq), ulong>(rows.Count);
+        foreach (var row in rows)
+        {
+            spanIdAt[(row.Batch, row.Seq)] = row.SpanId;
+        }
+
+        var result = new List<SpanData>(rows.Count);
+        Func<int, string> keyOf = id => KeyName(connection, id);
+        foreach (var row in rows)
+        {
+            var parentId = row.ParentOffset == 0 ? row.ParentSpanId : spanIdAt.GetValueOrDefault((row.Batch, row.Seq - row.ParentOffset));
+            var resource = GetResource(connection, row.ResourceId);
+            var scope = GetScope(connection, row.ScopeId);
+            var span = SpanCodec.Decode(row.Proto, traceId, row.SpanId, parentId, row.Name, row.Start, row.Duration, row.Kind, row.Attrs,
+                row.AttrTypes, keyOf);
+            result.Add(new SpanData(traceId, new SpanId(row.SpanId), new SpanId(parentId), row.Service,
+                resource.Resource, resource.SchemaUrl, scope.Scope, scope.SchemaUrl, span));
         }
 
         return result.Count == 0 ? null : new TraceData(traceId, result);
     }, cancellationToken);
+
+    /// <summary>
+    /// Before retention deletes the spans that started before the cutoff: a span that stays keeps its parent's id
+    /// in parent_span_id instead of a reference to a row that is about to go. Only batches with spans on both sides
+    /// of the cutoff can hold such a pair (a reference never leaves its batch), and span_batches says which those are.
+    /// </summary>
+    private static void MaterializeParentsOf(DuckDBConnection writer, long cutoffUnixNano) => Execute(writer, """
+        WITH straddling AS (SELECT batch FROM span_batches WHERE min_start_ns < $1 AND max_start_ns >= $1),
+        parents AS (
+            SELECT batch, seq, span_id FROM spans
+            WHERE batch IN (SELECT batch FROM straddling) AND start_ns < $1)
+        UPDATE spans SET parent_span_id = parents.span_id, parent_offset = 0
+        FROM parents
+        WHERE spans.batch IN (SELECT batch FROM straddling) AND spans.start_ns >= $1 AND spans.parent_offset <> 0
+          AND parents.batch = spans.batch AND parents.seq = spans.seq - spans.parent_offset
+        """, cutoffUnixNano);
+
+    /// <summary>One span row of a trace as read, before its parent reference is resolved.</summary>
+    private sealed record TraceRow(ulong SpanId, ulong ParentSpanId, string Name, long Start, long Duration, string Service, long ResourceId,
+        long ScopeId, byte[] Proto, sbyte Kind, string Attrs, string AttrTypes, int Batch, int Seq, int ParentOffset);
 
     public Task<IReadOnlyList<string>> GetServicesAsync(CancellationToken cancellationToken = default) =>
         ReadNamesAsync("SELECT name FROM services", cancellationToken);
@@ -710,16 +745,24 @@ public sealed partial class DuckDbStore : ITelemetryStore
     public Task<IReadOnlyList<DependencyLink>> GetDependenciesAsync(long startUnixNano, long endUnixNano, CancellationToken cancellationToken = default) => Read<IReadOnlyList<DependencyLink>>(connection =>
     {
         // Parents are looked up only within traces that have a child in the window (the semi join), so the
-        // join does not have to build over the whole table.
+        // join does not have to build over the whole table. A parent is a row reference (same batch, seq -
+        // parent_offset) or, when it came in another write, its id: two equi-joins, one per kind.
         using var command = Command(connection, """
             WITH c AS (
-                SELECT trace_id, parent_span_id, service FROM spans
-                WHERE start_ns >= $1 AND start_ns <= $2 AND parent_span_id <> 0)
-            SELECT p.service, c.service, count(*)
-            FROM c JOIN (SELECT trace_id, span_id, service FROM spans WHERE trace_id IN (SELECT trace_id FROM c)) p
-              ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
-            WHERE p.service <> c.service
-            GROUP BY p.service, c.service
+                SELECT trace_id, batch, seq - parent_offset AS parent_seq, parent_offset, parent_span_id, service FROM spans
+                WHERE start_ns >= $1 AND start_ns <= $2 AND (parent_offset <> 0 OR parent_span_id <> 0)),
+            p AS (SELECT trace_id, batch, seq, span_id, service FROM spans WHERE trace_id IN (SELECT trace_id FROM c)),
+            links AS (
+                SELECT p.service AS parent, c.service AS child
+                FROM c JOIN p ON p.trace_id = c.trace_id AND p.batch = c.batch AND p.seq = c.parent_seq
+                WHERE c.parent_offset <> 0
+                UNION ALL
+                SELECT p.service, c.service
+                FROM c JOIN p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
+                WHERE c.parent_offset = 0)
+            SELECT parent, child, count(*) FROM links
+            WHERE parent <> child
+            GROUP BY parent, child
             """, startUnixNano, endUnixNano);
         using var reader = command.ExecuteReader();
         var links = new List<DependencyLink>();
@@ -766,6 +809,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 var writer = Writer;
                 using var transaction = writer.BeginTransaction();
                 long deleted;
+                MaterializeParentsOf(writer, cutoffUnixNano);
                 using (var command = Command(writer, "DELETE FROM spans WHERE start_ns < $1", cutoffUnixNano))
                 {
                     deleted = command.ExecuteNonQuery();

@@ -15,7 +15,13 @@ internal static class Schema
             -- DuckDB compresses such runs of a number (2.5 B/span) better than of a BLOB (4.1, ADR 0005).
             trace_id       UHUGEINT  NOT NULL,
             span_id        UBIGINT   NOT NULL,
-            parent_span_id UBIGINT   NOT NULL,  -- 0 for a root
+            -- The parent as a reference, not a copy of its random 8-byte id (8 B/span that nothing compresses,
+            -- ADR 0008): parent_offset is how many rows before this one (in the batch's seq order) the parent is,
+            -- when it was written in the same write; otherwise 0 and parent_span_id holds the parent's id (0 for a root).
+            parent_span_id UBIGINT   NOT NULL,
+            parent_offset  INTEGER   NOT NULL,
+            -- The row's number within its batch (span_batches.batch), from 0: consecutive, so it compresses to nothing.
+            seq            INTEGER   NOT NULL,
             start_ns       BIGINT    NOT NULL,
             duration_ns    BIGINT    NOT NULL,  -- max(0, end - start)
             service        VARCHAR   NOT NULL,
@@ -182,9 +188,10 @@ internal static class Schema
     /// The layout <see cref="Create"/> makes. 1: until 2026-11-24 (attr_keys/attr_values lists, end_ns, hashed ids);
     /// 2: the same day until ZSTD (ADR 0003); 3: DuckDB's newest storage format with ZSTD blobs and search text;
     /// 4: spans.batch and span_batches, what search prunes on (ADR 0004); 5: trace_parts and the batches' trace-id
-    /// filters instead of the upserted, primary-keyed traces table (ADR 0005).
+    /// filters instead of the upserted, primary-keyed traces table (ADR 0005); 6: parents as in-batch row references
+    /// (spans.parent_offset and seq, ADR 0008).
     /// </summary>
-    public const int Version = 5;
+    public const int Version = 6;
 
     /// <summary>
     /// One attribute filter against a span row: its search text contains the needle (<see cref="SearchText.Needle"/>).

@@ -108,18 +108,36 @@ internal ref struct WireSpan
         return result;
     }
 
-    /// <summary>The trace id (as two big-endian halves, 0 when malformed) and start time, for ordering a batch before the full read.</summary>
-    public static ulong ReadSortKey(ReadOnlySpan<byte> span, out ulong traceHigh, out ulong traceLow)
+    /// <summary>
+    /// The trace id (as two big-endian halves, 0 when malformed) and start time, for ordering a batch before the full
+    /// read, and the span's and its parent's ids (0 when absent or malformed), for finding parents within the batch.
+    /// </summary>
+    public static ulong ReadSortKey(ReadOnlySpan<byte> span, out ulong traceHigh, out ulong traceLow, out ulong spanId, out ulong parentId)
     {
         ulong start = 0;
         traceHigh = 0;
         traceLow = 0;
+        spanId = 0;
+        parentId = 0;
         var reader = new ProtoReader(span);
         while (reader.TryReadTag(out var field, out var wireType))
         {
             if (field == StartField && wireType == ProtoReader.Fixed64)
             {
                 start = reader.ReadFixed64();
+            }
+            else if (field is SpanIdField or ParentSpanIdField && wireType == ProtoReader.LengthDelimited)
+            {
+                var id = reader.ReadLengthDelimited();
+                var value = id.Length == 8 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(id) : 0UL;
+                if (field == SpanIdField)
+                {
+                    spanId = value;
+                }
+                else
+                {
+                    parentId = value;
+                }
             }
             else if (field == TraceIdField && wireType == ProtoReader.LengthDelimited)
             {

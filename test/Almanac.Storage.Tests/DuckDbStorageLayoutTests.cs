@@ -49,7 +49,7 @@ public sealed class DuckDbStorageLayoutTests : IDisposable
         await using var store = new DuckDbStore(DatabasePath);
         var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.InitializeAsync());
 
-        Assert.Contains("layout 3, but this Almanac reads layout 5", error.Message, StringComparison.Ordinal);
+        Assert.Contains("layout 3, but this Almanac reads layout 6", error.Message, StringComparison.Ordinal);
         Assert.Contains("--data-dir", error.Message, StringComparison.Ordinal);
     }
 
@@ -69,7 +69,27 @@ public sealed class DuckDbStorageLayoutTests : IDisposable
         await using var store = new DuckDbStore(DatabasePath);
         var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.InitializeAsync());
 
-        Assert.Contains("layout 4, but this Almanac reads layout 5", error.Message, StringComparison.Ordinal);
+        Assert.Contains("layout 4, but this Almanac reads layout 6", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Initialize_FileFromLayout5WithParentIds_RefusesWithWhatToDo()
+    {
+        // Layout 5 stored every parent's id; layout 6 references a parent written alongside by its row (ADR 0008).
+        using (var connection = new DuckDBConnection("Data Source=" + DatabasePath))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE spans (trace_id UHUGEINT, span_id UBIGINT, parent_span_id UBIGINT); "
+                + "CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (5)";
+            command.ExecuteNonQuery();
+        }
+
+        await using var store = new DuckDbStore(DatabasePath);
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.InitializeAsync());
+
+        Assert.Contains("layout 5, but this Almanac reads layout 6", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--data-dir", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -164,6 +164,41 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetTrace_ParentsInSameAndEarlierWrites_ReadBackAsSent()
+    {
+        var store = await OpenAsync();
+        var traceId = NewTraceId();
+        var root = NewSpanId();
+        var child = NewSpanId();
+        // Write 1: a root and its child. Write 2: a grandchild whose parent came in write 1, a child of the root,
+        // and a span whose parent never arrived. Write 3: a chain long enough that the writer looks parents up
+        // through a map, not by scanning the trace's spans, sent in reverse so no parent comes first.
+        await Write(store, 1, Data(CreateSpan(traceId, root, startUnixNano: T(0))), Data(CreateSpan(traceId, child, root, startUnixNano: T(1))));
+        var grandchild = NewSpanId();
+        var missing = NewSpanId();
+        await Write(store, 2, Data(CreateSpan(traceId, grandchild, child, startUnixNano: T(2))),
+            Data(CreateSpan(traceId, NewSpanId(), root, startUnixNano: T(3))),
+            Data(CreateSpan(traceId, NewSpanId(), missing, startUnixNano: T(4))));
+        var chain = Enumerable.Range(0, 50).Select(_ => NewSpanId()).ToList();
+        await Write(store, 3, Enumerable.Range(0, chain.Count).Reverse()
+            .Select(i => Data(CreateSpan(traceId, chain[i], i == 0 ? grandchild : chain[i - 1], startUnixNano: T(10 + i)))).ToArray());
+
+        var trace = await store.GetTraceAsync(traceId);
+
+        Assert.NotNull(trace);
+        Assert.Equal(55, trace.Spans.Count);
+        var parentOf = trace.Spans.ToDictionary(s => s.SpanId, s => s.ParentSpanId);
+        Assert.Equal(default, parentOf[root]);
+        Assert.Equal(root, parentOf[child]);
+        Assert.Equal(child, parentOf[grandchild]);
+        Assert.Equal(grandchild, parentOf[chain[0]]);
+        Assert.All(Enumerable.Range(1, chain.Count - 1), i => Assert.Equal(chain[i - 1], parentOf[chain[i]]));
+        Assert.Single(trace.Spans, s => s.ParentSpanId == missing);
+        // The span message says the same as the row.
+        Assert.All(trace.Spans, s => Assert.Equal(s.ParentSpanId.IsEmpty ? ByteString.Empty : ByteString.CopyFrom(s.ParentSpanId.ToBytes()), s.Span.ParentSpanId));
+    }
+
+    [Fact]
     public async Task GetTrace_LatestSpanEndsBeforeItStarts_IsStillReturned()
     {
         var store = await OpenAsync();
@@ -533,6 +568,22 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetDependencies_ParentInEarlierWrite_CountsTheCall()
+    {
+        var store = await OpenAsync();
+        var traceId = NewTraceId();
+        var root = NewSpanId();
+        // Each service's SDK exports on its own schedule: the caller's span and the callee's arrive apart.
+        await Write(store, 1, Data(CreateSpan(traceId, root, startUnixNano: T(0)), "frontend"));
+        await Write(store, 2, Data(CreateSpan(traceId, parentSpanId: root, startUnixNano: T(1)), "backend"),
+            Data(CreateSpan(traceId, parentSpanId: root, startUnixNano: T(2)), "frontend"));
+
+        var links = await store.GetDependenciesAsync(T(0), T(100));
+
+        Assert.Equal([new DependencyLink("frontend", "backend", 1)], links);
+    }
+
+    [Fact]
     public async Task GetAttributeKeys_SpanResourceEventScopeLink_ReportsTypeAndTarget()
     {
         var store = await OpenAsync();
@@ -631,6 +682,27 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         // A service seen again after retention is catalogued again.
         await Write(store, 2, Data(CreateSpan(NewTraceId(), startUnixNano: T(300)), "old-svc"));
         Assert.Equal(["fresh-svc", "old-svc"], await store.GetServicesAsync());
+    }
+
+    [Fact]
+    public async Task DeleteOlderThan_ParentDeletedChildKept_ChildStillNamesItsParent()
+    {
+        var store = await OpenAsync();
+        var traceId = NewTraceId();
+        var parent = NewSpanId();
+        var child = NewSpanId();
+        var grandchild = NewSpanId();
+        await Write(store, 1,
+            Data(CreateSpan(traceId, parent, startUnixNano: T(50))),
+            Data(CreateSpan(traceId, child, parent, startUnixNano: T(150))),
+            Data(CreateSpan(traceId, grandchild, child, startUnixNano: T(160))));
+
+        await store.DeleteOlderThanAsync(T(100));
+
+        var trace = await store.GetTraceAsync(traceId);
+        Assert.NotNull(trace);
+        Assert.Equal([(child, parent), (grandchild, child)], trace.Spans.Select(s => (s.SpanId, s.ParentSpanId)).OrderBy(p => p.SpanId == grandchild));
+        Assert.Equal(ByteString.CopyFrom(parent.ToBytes()), trace.Spans.Single(s => s.SpanId == child).Span.ParentSpanId);
     }
 
     [Fact]
