@@ -54,7 +54,7 @@ public sealed partial class DuckDbStore
             var pattern = id is null ? "''" : $"'\\x1E{id}\\x1F([^\\x1E]*)'";
             var sql = $"""
                 WITH window_spans AS (
-                    SELECT attrs, resource_id FROM spans
+                    SELECT attrs || coalesce(a.text, '') AS attrs, resource_id FROM spans LEFT JOIN attr_sets a ON a.id = spans.attr_set
                     WHERE start_ns >= $2 AND start_ns <= $3{serviceFilter}
                 ),
                 span_values AS (

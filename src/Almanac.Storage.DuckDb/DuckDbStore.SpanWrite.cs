@@ -437,6 +437,8 @@ public sealed partial class DuckDbStore
         Span<byte> blob)
     {
         var duration = Math.Max(0, end - start);
+        _attributeSets.Observe(_searchText);
+        var attributeSet = _searchText.Split(_attributeSets.IsCommon) ? _attributeSets.IdOf(_searchText.CommonText) : 0;
         state.Catalogue.Service(service, start);
         state.Catalogue.Operation(service, name, kind, start);
         RecordSearchTextKeys(state.Catalogue, service, start);
@@ -457,8 +459,9 @@ public sealed partial class DuckDbStore
             .AppendValue((sbyte?)unchecked((sbyte)statusCode))
             .AppendValue((long?)resource.Id)
             .AppendValue((long?)scope.Id)
-            .AppendValue(_searchText.Text)
-            .AppendValue(_searchText.Types)
+            .AppendValue(attributeSet != 0 ? _searchText.RareText : _searchText.Text)
+            .AppendValue((int?)attributeSet)
+            .AppendValue(attributeSet != 0 ? _searchText.SplitTypes : _searchText.Types)
             .AppendValue(blob)
             .AppendValue((int?)_batchFilter.Batch)
             .EndRow();

@@ -66,6 +66,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
     private readonly SpanCodec _codec = new();
     private readonly SearchText _searchText = new();
     private readonly BatchFilter _batchFilter;
+    private readonly AttributeSets _attributeSets;
     private readonly Dictionary<string, byte[]> _utf8 = new(StringComparer.Ordinal);
     private readonly Dictionary<long, ResourceEntry> _resourcesByHash = new();
     private readonly Dictionary<long, ScopeEntry> _scopesByHash = new();
@@ -80,6 +81,9 @@ public sealed partial class DuckDbStore : ITelemetryStore
     // Attribute key ids for readers: filled after each commit, and from the table on a miss (another instance wrote it).
     private readonly ConcurrentDictionary<int, string> _keyNames = new();
     private readonly ConcurrentDictionary<string, int> _keyIdsRead = new(StringComparer.Ordinal);
+
+    // Attribute set texts for readers, from the table on a miss; cleared when large (sets are few, texts long).
+    private readonly ConcurrentDictionary<int, string> _attributeSetTexts = new();
     private readonly CatalogueCache<string> _knownServices = new(StringComparer.Ordinal);
     private readonly CatalogueCache<(string Service, string Name, int Kind)> _knownOperations = new(null);
     private readonly CatalogueCache<(string Service, string Key, int Type, int Target)> _knownKeys = new(null);
@@ -97,12 +101,15 @@ public sealed partial class DuckDbStore : ITelemetryStore
     }
 
     /// <summary>
-    /// Lets tests checkpoint after every batch (or never) instead of after 256 MB of requests, and close search
-    /// batches after a few spans instead of <see cref="BatchFilter.GroupSpans"/>.
+    /// Lets tests checkpoint after every batch (or never) instead of after 256 MB of requests, close search
+    /// batches after a few spans instead of <see cref="BatchFilter.GroupSpans"/>, and learn common attribute keys
+    /// from the first span instead of thousands.
     /// </summary>
-    internal DuckDbStore(string databaseFilePath, ILogger<DuckDbStore>? logger, long checkpointBytes, int batchGroupSpans = BatchFilter.GroupSpans)
+    internal DuckDbStore(string databaseFilePath, ILogger<DuckDbStore>? logger, long checkpointBytes, int batchGroupSpans = BatchFilter.GroupSpans,
+        AttributeSets.Options? attributeSets = null)
     {
         _batchFilter = new BatchFilter(batchGroupSpans);
+        _attributeSets = new AttributeSets(attributeSets);
         _checkpointBytes = checkpointBytes;
         _databaseFilePath = databaseFilePath;
         _logger = logger;
@@ -217,6 +224,11 @@ public sealed partial class DuckDbStore : ITelemetryStore
             }
         }
 
+        using (var command = Command(connection, "SELECT coalesce(max(id), 0) FROM attr_sets"))
+        {
+            _attributeSets.Load(Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         using (var command = Command(connection, "SELECT id FROM scopes"))
         using (var reader = command.ExecuteReader())
         {
@@ -251,6 +263,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
         _newKeyIds.Clear();
         _batchFilter.Begin();
+        _attributeSets.Begin();
         using var transaction = writer.BeginTransaction();
         using (var appender = writer.CreateAppender("spans"))
         {
@@ -258,6 +271,15 @@ public sealed partial class DuckDbStore : ITelemetryStore
             if (skipped > 0)
             {
                 _logger?.LogWarning("Skipped {Count} invalid span(s) in a batch; ingest validation should have refused them", skipped);
+            }
+        }
+
+        if (_attributeSets.PendingRows.Count > 0)
+        {
+            using var appender = writer.CreateAppender("attr_sets");
+            foreach (var (id, text) in _attributeSets.PendingRows)
+            {
+                appender.CreateRow().AppendValue((int?)id).AppendValue(text.AsSpan()).EndRow();
             }
         }
 
@@ -328,6 +350,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         Interlocked.Exchange(ref _committedCheckpoint, batch.Checkpoint);
         _bytesSinceCheckpoint += BytesOf(batch, requests);
         _batchFilter.Committed(_spanBatches);
+        _attributeSets.Committed();
 
         // Only now that the rows are committed may the caches claim they exist.
         foreach (var r in newResources)
@@ -653,7 +676,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         var rows = new List<TraceRow>();
         using (var command = Command(connection, string.Join(" UNION ALL ", BatchRuns(batches, startRange: true).Select(run =>
             "SELECT span_id, parent_span_id, name, start_ns, duration_ns, service, resource_id, scope_id, span_proto, kind, attrs, attr_types, "
-            + "batch, seq, parent_offset FROM spans WHERE trace_id = $1 AND " + run)), id))
+            + "batch, seq, parent_offset, attr_set FROM spans WHERE trace_id = $1 AND " + run)), id))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -661,7 +684,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 rows.Add(new TraceRow(reader.GetFieldValue<ulong>(0), reader.GetFieldValue<ulong>(1), reader.GetString(2), reader.GetInt64(3),
                     reader.GetInt64(4), reader.GetString(5), reader.GetInt64(6), reader.GetInt64(7), ReadBytes(reader, 8),
                     reader.GetFieldValue<sbyte>(9), reader.GetString(10), reader.GetString(11), reader.GetInt32(12), reader.GetInt32(13),
-                    reader.GetInt32(14)));
+                    reader.GetInt32(14), reader.GetInt32(15)));
             }
         }
 
@@ -681,7 +704,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
             var resource = GetResource(connection, row.ResourceId);
             var scope = GetScope(connection, row.ScopeId);
             var span = SpanCodec.Decode(row.Proto, traceId, row.SpanId, parentId, row.Name, row.Start, row.Duration, row.Kind, row.Attrs,
-                row.AttrTypes, keyOf);
+                AttributeSetText(connection, row.AttrSet), row.AttrTypes, keyOf);
             result.Add(new SpanData(traceId, new SpanId(row.SpanId), new SpanId(parentId), row.Service,
                 resource.Resource, resource.SchemaUrl, scope.Scope, scope.SchemaUrl, span));
         }
@@ -707,7 +730,31 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
     /// <summary>One span row of a trace as read, before its parent reference is resolved.</summary>
     private sealed record TraceRow(ulong SpanId, ulong ParentSpanId, string Name, long Start, long Duration, string Service, long ResourceId,
-        long ScopeId, byte[] Proto, sbyte Kind, string Attrs, string AttrTypes, int Batch, int Seq, int ParentOffset);
+        long ScopeId, byte[] Proto, sbyte Kind, string Attrs, string AttrTypes, int Batch, int Seq, int ParentOffset, int AttrSet);
+
+    /// <summary>An attribute set's text ("" for none); sets never change, so a read caches it.</summary>
+    private string AttributeSetText(DuckDBConnection connection, int id)
+    {
+        if (id == 0)
+        {
+            return string.Empty;
+        }
+
+        if (_attributeSetTexts.TryGetValue(id, out var text))
+        {
+            return text;
+        }
+
+        using var command = Command(connection, "SELECT text FROM attr_sets WHERE id = $1", id);
+        text = command.ExecuteScalar() as string
+            ?? throw new InvalidDataException($"A stored span refers to attribute set {id}, which {_databaseFilePath} does not hold.");
+        if (_attributeSetTexts.Count >= 50_000)
+        {
+            _attributeSetTexts.Clear();
+        }
+
+        return _attributeSetTexts.GetOrAdd(id, text);
+    }
 
     public Task<IReadOnlyList<string>> GetServicesAsync(CancellationToken cancellationToken = default) =>
         ReadNamesAsync("SELECT name FROM services", cancellationToken);
@@ -822,6 +869,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 // A trace part goes with the last of its spans; a trace with spans on both sides keeps its older parts.
                 Execute(writer, "DELETE FROM trace_parts WHERE last_start_ns < $1", cutoffUnixNano);
                 DeleteBatchesOlderThan(writer, cutoffUnixNano);
+                Execute(writer, "DELETE FROM attr_sets WHERE id NOT IN (SELECT DISTINCT attr_set FROM spans)");
                 Execute(writer, "DELETE FROM logs WHERE ts_ns < $1", cutoffUnixNano);
                 Execute(writer, "DELETE FROM services WHERE last_seen < $1", cutoffUnixNano);
                 Execute(writer, "DELETE FROM operations WHERE last_seen < $1", cutoffUnixNano);
@@ -829,6 +877,8 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 DeleteMetricsOlderThan(writer, cutoffUnixNano);
                 transaction.Commit();
                 BatchesDeletedOlderThan(cutoffUnixNano);
+                // Some set the writer knows may be gone now: it makes those it meets again anew.
+                _attributeSets.Forget();
 
                 // The caches may now claim rows that are gone; the next batch re-inserts whatever is still live.
                 _knownServices.Clear();

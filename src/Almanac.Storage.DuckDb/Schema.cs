@@ -33,6 +33,9 @@ internal static class Schema
             -- ZSTD, not DuckDB's per-string FSST: the text repeats across spans (user agents, statements, routes)
             -- far more than within one, which FSST cannot exploit (realistic spans: 114 -> about 20 bytes).
             attrs          VARCHAR   NOT NULL USING COMPRESSION zstd,  -- span + event attributes as search text (SearchText)
+            -- The pairs of keys with few values are not in attrs but in this attribute set (attr_sets.id; 0 = none,
+            -- ADR 0008): one small number per span instead of the same long text in row after row.
+            attr_set       INTEGER   NOT NULL,
             attr_types     VARCHAR   NOT NULL,  -- type letters of the span's (and events') attributes, or '*': they are in span_proto
             -- DuckDB's own choice (dictionary/FSST), not ZSTD: with attributes and event attributes in the search text,
             -- almost every blob is the same few bytes (the flags), and ZSTD's per-value overhead made 6.4 B/span of
@@ -51,6 +54,14 @@ internal static class Schema
             spans           INTEGER NOT NULL,
             filter          BLOB    NOT NULL,  -- split-block Bloom filter: attribute pairs, services, operations, resources
             trace_filter    BLOB    NOT NULL   -- the same kind of filter over the batch's trace ids (trace by id)
+        );
+
+        -- Distinct combinations of common attribute pairs, spelled as search text (AttributeSets, ADR 0008). Written
+        -- with the first span that has one; retention deletes the sets no span refers to any more.
+        -- ZSTD: sets are distinct by construction, so DuckDB's dictionary has nothing to share between them.
+        CREATE TABLE IF NOT EXISTS attr_sets (
+            id   INTEGER PRIMARY KEY,
+            text VARCHAR NOT NULL USING COMPRESSION zstd
         );
 
         -- Attribute keys by the small id the spans' search text spells them with; ids are never reused.
@@ -189,14 +200,15 @@ internal static class Schema
     /// 2: the same day until ZSTD (ADR 0003); 3: DuckDB's newest storage format with ZSTD blobs and search text;
     /// 4: spans.batch and span_batches, what search prunes on (ADR 0004); 5: trace_parts and the batches' trace-id
     /// filters instead of the upserted, primary-keyed traces table (ADR 0005); 6: parents as in-batch row references
-    /// (spans.parent_offset and seq, ADR 0008).
+    /// (spans.parent_offset and seq) and attribute sets (spans.attr_set, attr_sets), ADR 0008.
     /// </summary>
     public const int Version = 6;
 
     /// <summary>
-    /// One attribute filter against a span row: its search text contains the needle (<see cref="SearchText.Needle"/>).
+    /// One attribute filter against a span row: its search text or its attribute set contains the needle (<see cref="SearchText.Needle"/>).
     /// </summary>
-    public static string SpanAttributeMatch(int needleParam) => $"contains(attrs, ${needleParam})";
+    public static string SpanAttributeMatch(int needleParam) =>
+        $"(contains(attrs, ${needleParam}) OR attr_set IN (SELECT id FROM attr_sets WHERE contains(text, ${needleParam})))";
 
     /// <summary>
     /// One attribute filter against a row's key/value search lists (resources, log records, metric points): the key and value must sit at the same index. Cheapest

@@ -56,6 +56,12 @@ internal sealed class SearchText
     private int[] _pairStarts = new int[64];
     private int[] _pairEnds = new int[64];
     private byte[] _pairTypes = new byte[64];
+    private byte[] _rare = new byte[1024];
+    private byte[] _common = new byte[1024];
+    private byte[] _splitTypes = new byte[64];
+    private int _rareLength;
+    private int _commonLength;
+    private int _splitTypeCount;
 
     /// <summary>Pairs in the last <see cref="Build"/>: span attributes first (<see cref="SpanPairCount"/>), then event attributes.</summary>
     public int PairCount { get; private set; }
@@ -242,6 +248,85 @@ internal sealed class SearchText
         }
     }
 
+    /// <summary>After <see cref="Split"/>: the pairs whose keys are not common, as their own search text.</summary>
+    public Span<byte> RareText => _rare.AsSpan(0, _rareLength);
+
+    /// <summary>After <see cref="Split"/>: the pairs whose keys are common (an attribute set's text).</summary>
+    public Span<byte> CommonText => _common.AsSpan(0, _commonLength);
+
+    /// <summary>After <see cref="Split"/>: <see cref="Types"/> with the letters of the common pairs upper-cased.</summary>
+    public Span<byte> SplitTypes => _splitTypes.AsSpan(0, _splitTypeCount);
+
+    /// <summary>
+    /// Splits the last text in two (ADR 0008): the pairs whose key <paramref name="isCommon"/> says repeats few values
+    /// (<see cref="CommonText"/>, stored once per distinct combination as an attribute set) and the rest
+    /// (<see cref="RareText"/>), each spelled like a whole text so a needle matches either. The letters of the common
+    /// pairs are upper-cased in <see cref="SplitTypes"/>, which is how a read knows which text each attribute is in.
+    /// False when no pair is common (nothing to split).
+    /// </summary>
+    public bool Split(Func<int, bool> isCommon)
+    {
+        _rareLength = 0;
+        _commonLength = 0;
+        var anyCommon = false;
+        var spanLetters = _rebuildable;
+        var eventLetters = EventsRebuildable;
+        var types = Types;
+        EnsureSplit(ref _splitTypes, types.Length);
+        types.CopyTo(_splitTypes);
+        _splitTypeCount = types.Length;
+        var eventLetter = _typeCount + 1; // past the span letters and the mark
+        for (var p = 0; p < PairCount; p++)
+        {
+            var pair = PairText(p);
+            var common = isCommon(_pairKeys[p]);
+            ref var buffer = ref common ? ref _common : ref _rare;
+            ref var length = ref common ? ref _commonLength : ref _rareLength;
+            EnsureSplit(ref buffer, length + pair.Length + 2);
+            if (length == 0)
+            {
+                buffer[length++] = RecordSeparator;
+            }
+
+            pair.CopyTo(buffer.AsSpan(length));
+            length += pair.Length;
+            buffer[length++] = RecordSeparator;
+            anyCommon |= common;
+
+            // The pair's letter, when the types list it: span pairs in order, event pairs after the mark, skipping
+            // each event's end.
+            var letter = -1;
+            if (p < SpanPairCount)
+            {
+                letter = spanLetters ? p : -1;
+            }
+            else if (eventLetters)
+            {
+                while (_splitTypes[eventLetter] == (byte)EventEnd)
+                {
+                    eventLetter++;
+                }
+
+                letter = eventLetter++;
+            }
+
+            if (common && letter >= 0)
+            {
+                _splitTypes[letter] = (byte)char.ToUpperInvariant((char)_splitTypes[letter]);
+            }
+        }
+
+        return anyCommon;
+    }
+
+    private static void EnsureSplit(ref byte[] buffer, int length)
+    {
+        if (length > buffer.Length)
+        {
+            Array.Resize(ref buffer, Math.Max(length, buffer.Length * 2));
+        }
+    }
+
     /// <summary>The substring an attribute filter looks for (same separators and substitution as stored text).</summary>
     public static string Needle(int keyId, string value)
     {
@@ -256,13 +341,16 @@ internal sealed class SearchText
 
     /// <summary>
     /// Rebuilds the span attributes attr_types lists from a stored search text, and the events' when it lists them
-    /// too (<paramref name="events"/> are the span's events as the blob kept them, without their attributes).
+    /// too (<paramref name="events"/> are the span's events as the blob kept them, without their attributes). An
+    /// upper-case letter's attribute is in <paramref name="common"/> (the span's attribute set), a lower-case one's in
+    /// <paramref name="text"/>; each text is read in order.
     /// </summary>
-    public static void Rebuild(string text, string types, Func<int, string> keyOf, RepeatedField<KeyValue> into,
+    public static void Rebuild(string text, string common, string types, Func<int, string> keyOf, RepeatedField<KeyValue> into,
         RepeatedField<OpenTelemetry.Proto.Trace.V1.Span.Types.Event> events)
     {
         var mark = types.IndexOf(EventsMark, StringComparison.Ordinal);
-        var position = Rebuild(text, 1, mark < 0 ? types : types[..mark], keyOf, into); // 1: past the leading RS
+        var cursor = new Cursor(text, common);
+        Rebuild(ref cursor, mark < 0 ? types : types[..mark], keyOf, into);
         if (mark < 0)
         {
             return;
@@ -277,7 +365,7 @@ internal sealed class SearchText
                 throw new InvalidDataException("Stored span lists fewer events in attr_types than its blob holds.");
             }
 
-            position = Rebuild(text, position, types[next..end], keyOf, evt.Attributes);
+            Rebuild(ref cursor, types[next..end], keyOf, evt.Attributes);
             next = end + 1;
         }
 
@@ -287,17 +375,34 @@ internal sealed class SearchText
         }
     }
 
-    /// <summary>Rebuilds one attribute per letter of <paramref name="types"/> from <paramref name="position"/> on; returns where the next starts.</summary>
-    private static int Rebuild(string text, int position, string types, Func<int, string> keyOf, RepeatedField<KeyValue> into)
+    /// <summary>Where the next pair of each text starts (1: past the leading RS).</summary>
+    private struct Cursor(string rare, string common)
     {
-        foreach (var type in types)
+        public readonly string Rare = rare;
+        public readonly string Common = common;
+        public int RarePosition = 1;
+        public int CommonPosition = 1;
+    }
+
+    /// <summary>Rebuilds one attribute per letter of <paramref name="types"/>, moving the cursor past what it read.</summary>
+    private static void Rebuild(ref Cursor cursor, string types, Func<int, string> keyOf, RepeatedField<KeyValue> into)
+    {
+        foreach (var letter in types)
         {
+            var inCommon = char.IsAsciiLetterUpper(letter);
+            var text = inCommon ? cursor.Common : cursor.Rare;
+            ref var position = ref inCommon ? ref cursor.CommonPosition : ref cursor.RarePosition;
             var unit = text.IndexOf((char)UnitSeparator, position);
-            var end = text.IndexOf((char)RecordSeparator, unit + 1);
+            var end = unit < 0 ? -1 : text.IndexOf((char)RecordSeparator, unit + 1);
+            if (end < 0)
+            {
+                throw new InvalidDataException("Stored span lists more attributes in attr_types than its search text holds.");
+            }
+
             var key = keyOf(int.Parse(text.AsSpan(position, unit - position), NumberStyles.None, CultureInfo.InvariantCulture));
             var value = text.AsSpan(unit + 1, end - unit - 1);
             var any = new AnyValue();
-            switch (type)
+            switch (char.ToLowerInvariant(letter))
             {
                 case 's':
                     any.StringValue = value.ToString();
@@ -312,14 +417,12 @@ internal sealed class SearchText
                     any.BoolValue = value.SequenceEqual("true");
                     break;
                 default:
-                    throw new InvalidDataException($"Unknown attribute type letter '{type}' in stored span.");
+                    throw new InvalidDataException($"Unknown attribute type letter '{letter}' in stored span.");
             }
 
             into.Add(new KeyValue { Key = key, Value = any });
             position = end + 1;
         }
-
-        return position;
     }
 
     private static void AppendClean(StringBuilder builder, string text)

@@ -215,7 +215,7 @@ internal sealed class SpanCodec
 
     /// <summary>Reverses <see cref="Encode"/> given the row's columns.</summary>
     public static Span Decode(byte[] proto, TraceId traceId, ulong spanId, ulong parentSpanId, string name,
-        long start, long duration, sbyte kind, string attributeText, string attributeTypes, Func<int, string> keyOf)
+        long start, long duration, sbyte kind, string attributeText, string attributeSet, string attributeTypes, Func<int, string> keyOf)
     {
         // Ingest's recursion limit, not the parser's default: attributes nest as deep as ingest accepted them.
         var span = OtlpProtobuf.ParseAccepted<Span>(proto);
@@ -241,7 +241,7 @@ internal sealed class SpanCodec
 
         if (attributeTypes != SearchText.InBlob)
         {
-            SearchText.Rebuild(attributeText, attributeTypes, keyOf, span.Attributes, span.Events);
+            SearchText.Rebuild(attributeText, attributeSet, attributeTypes, keyOf, span.Attributes, span.Events);
         }
 
         span.Name = name;
