@@ -33,7 +33,7 @@ namespace Almanac.Load
             almanac-load logs|metrics [options]
               the same options, sending OTLP logs (log records) or metrics (data points) instead;
               --spans and --rate then count those; protobuf only (grpc, http/protobuf).
-              Almanac does not ingest logs or metrics yet: use them against the sink or another receiver.
+              Almanac's logs and metrics receivers store them; the sink counts them.
 
             almanac-load sink [options]
               --grpc-port N         default 4317

@@ -4,8 +4,8 @@ using System.Text.RegularExpressions;
 namespace Almanac.Samples.Tests.EndToEnd;
 
 /// <summary>
-/// OTEL_*_EXPORTER=console: spans, the dice.rolls counter and the logs are printed. Almanac does not ingest metrics
-/// and logs yet, so this is where they are checked.
+/// OTEL_*_EXPORTER=console: spans, the dice.rolls counter and the logs are printed, for a newcomer who runs the
+/// story without Almanac.
 /// </summary>
 public sealed class ConsoleExporterTests
 {
