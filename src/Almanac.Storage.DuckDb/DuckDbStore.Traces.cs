@@ -14,7 +14,8 @@ namespace Almanac.Storage.DuckDb;
 public sealed partial class DuckDbStore
 {
     private const string TracePartColumns =
-        "trace_id, start_ns, end_ns, root_service, root_name, has_root, root_start_ns, span_count, error_count, last_start_ns, services, service_counts";
+        "trace_id, start_ns, end_offset_ns, root_service, root_name, has_root, root_start_offset_ns, span_count, error_count, last_start_offset_ns, "
+        + "services, service_counts";
 
     /// <summary>
     /// The batches that may hold any of the traces, in batch order. A trace none of them may hold was never stored
@@ -120,8 +121,10 @@ public sealed partial class DuckDbStore
                 combined[id] = trace = TraceAggregate.Empty();
             }
 
-            trace.AddPart(reader.GetInt64(3), reader.GetInt64(4), reader.GetString(5), reader.GetString(6), reader.GetBoolean(7),
-                reader.GetInt64(8), reader.GetInt32(9), reader.GetInt32(10), reader.GetInt64(11),
+            // The offsets were taken with wrap-around (a sender may send any 64-bit time), so they are added back the same way.
+            var start = reader.GetInt64(3);
+            trace.AddPart(start, unchecked(start + reader.GetInt64(4)), reader.GetString(5), reader.GetString(6), reader.GetBoolean(7),
+                unchecked(start + reader.GetInt64(8)), reader.GetInt32(9), reader.GetInt32(10), unchecked(start + reader.GetInt64(11)),
                 reader.GetFieldValue<List<string>>(12), reader.GetFieldValue<List<int>>(13));
         }
 

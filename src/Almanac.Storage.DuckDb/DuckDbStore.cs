@@ -295,14 +295,14 @@ public sealed partial class DuckDbStore : ITelemetryStore
                         .AppendValue((UInt128?)Stored(traceId))
                         .AppendValue((int?)batchNumber)
                         .AppendValue((long?)t.Start)
-                        .AppendValue((long?)t.End)
+                        .AppendValue((long?)unchecked(t.End - t.Start))
                         .AppendValue(t.RootService)
                         .AppendValue(t.RootName)
                         .AppendValue((bool?)t.HasRoot)
-                        .AppendValue((long?)t.RootStart)
+                        .AppendValue((long?)unchecked(t.RootStart - t.Start))
                         .AppendValue((int?)t.SpanCount)
                         .AppendValue((int?)t.ErrorCount)
-                        .AppendValue((long?)t.LastStart)
+                        .AppendValue((long?)unchecked(t.LastStart - t.Start))
                         .AppendValue((IEnumerable<string>)t.PerService.Keys)
                         .AppendValue((IEnumerable<int>)t.PerService.Values)
                         .EndRow();
@@ -713,6 +713,14 @@ public sealed partial class DuckDbStore : ITelemetryStore
     }, cancellationToken);
 
     /// <summary>
+    /// <c>a + b</c> for two BIGINT columns with the wrap-around of C#'s unchecked addition: trace parts store times as
+    /// offsets taken that way (a sender may send any 64-bit time), and a plain SQL sum would fail on overflow.
+    /// </summary>
+    private static string WrappedSum(string a, string b) =>
+        $"(CASE WHEN {a}::HUGEINT + {b} > 9223372036854775807 THEN {a}::HUGEINT + {b} - 18446744073709551616 "
+        + $"WHEN {a}::HUGEINT + {b} < -9223372036854775808 THEN {a}::HUGEINT + {b} + 18446744073709551616 ELSE {a}::HUGEINT + {b} END)";
+
+    /// <summary>
     /// Before retention deletes the spans that started before the cutoff: a span that stays keeps its parent's id
     /// in parent_span_id instead of a reference to a row that is about to go. Only batches with spans on both sides
     /// of the cutoff can hold such a pair (a reference never leaves its batch), and span_batches says which those are.
@@ -867,7 +875,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 UpsertCatalogue(writer, _knownServices.Stale(), _knownOperations.Stale(), _knownKeys.Stale());
 
                 // A trace part goes with the last of its spans; a trace with spans on both sides keeps its older parts.
-                Execute(writer, "DELETE FROM trace_parts WHERE last_start_ns < $1", cutoffUnixNano);
+                Execute(writer, $"DELETE FROM trace_parts WHERE {WrappedSum("start_ns", "last_start_offset_ns")} < $1", cutoffUnixNano);
                 DeleteBatchesOlderThan(writer, cutoffUnixNano);
                 Execute(writer, "DELETE FROM attr_sets WHERE id NOT IN (SELECT DISTINCT attr_set FROM spans)");
                 Execute(writer, "DELETE FROM logs WHERE ts_ns < $1", cutoffUnixNano);

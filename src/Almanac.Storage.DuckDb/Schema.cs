@@ -99,17 +99,19 @@ internal static class Schema
         CREATE TABLE IF NOT EXISTS trace_parts (
             trace_id       UHUGEINT  NOT NULL,  -- as in spans
             batch          INTEGER   NOT NULL,  -- span_batches.batch of the write
+            -- The other times as offsets from start_ns: a part's times are close together, so the offsets bit-pack
+            -- into a few bytes (the root's start is usually the part's own: 0), where absolute times take 4-5 each.
             start_ns       BIGINT    NOT NULL,
-            end_ns         BIGINT    NOT NULL,
+            end_offset_ns  BIGINT    NOT NULL,
             root_service   VARCHAR   NOT NULL,
             root_name      VARCHAR   NOT NULL,
             has_root       BOOLEAN   NOT NULL,
-            root_start_ns  BIGINT    NOT NULL,
+            root_start_offset_ns BIGINT NOT NULL,
             span_count     INTEGER   NOT NULL,
             error_count    INTEGER   NOT NULL,
-            -- The latest span start: with clock skew a span can end before it starts, so end_ns alone does not
+            -- The latest span start: with clock skew a span can end before it starts, so the end alone does not
             -- tell whether retention deleted every span of the part.
-            last_start_ns  BIGINT    NOT NULL,
+            last_start_offset_ns BIGINT NOT NULL,
             -- Spans per service as parallel lists.
             services       VARCHAR[] NOT NULL,
             service_counts INTEGER[] NOT NULL
@@ -200,9 +202,10 @@ internal static class Schema
     /// 2: the same day until ZSTD (ADR 0003); 3: DuckDB's newest storage format with ZSTD blobs and search text;
     /// 4: spans.batch and span_batches, what search prunes on (ADR 0004); 5: trace_parts and the batches' trace-id
     /// filters instead of the upserted, primary-keyed traces table (ADR 0005); 6: parents as in-batch row references
-    /// (spans.parent_offset and seq) and attribute sets (spans.attr_set, attr_sets), ADR 0008.
+    /// (spans.parent_offset and seq) and attribute sets (spans.attr_set, attr_sets), ADR 0008; 7: trace parts' times
+    /// as offsets from their start.
     /// </summary>
-    public const int Version = 6;
+    public const int Version = 7;
 
     /// <summary>
     /// One attribute filter against a span row: its search text or its attribute set contains the needle (<see cref="SearchText.Needle"/>).

@@ -49,7 +49,7 @@ public sealed class DuckDbStorageLayoutTests : IDisposable
         await using var store = new DuckDbStore(DatabasePath);
         var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.InitializeAsync());
 
-        Assert.Contains("layout 3, but this Almanac reads layout 6", error.Message, StringComparison.Ordinal);
+        Assert.Contains("layout 3, but this Almanac reads layout 7", error.Message, StringComparison.Ordinal);
         Assert.Contains("--data-dir", error.Message, StringComparison.Ordinal);
     }
 
@@ -69,7 +69,7 @@ public sealed class DuckDbStorageLayoutTests : IDisposable
         await using var store = new DuckDbStore(DatabasePath);
         var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.InitializeAsync());
 
-        Assert.Contains("layout 4, but this Almanac reads layout 6", error.Message, StringComparison.Ordinal);
+        Assert.Contains("layout 4, but this Almanac reads layout 7", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public sealed class DuckDbStorageLayoutTests : IDisposable
         await using var store = new DuckDbStore(DatabasePath);
         var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.InitializeAsync());
 
-        Assert.Contains("layout 5, but this Almanac reads layout 6", error.Message, StringComparison.Ordinal);
+        Assert.Contains("layout 5, but this Almanac reads layout 7", error.Message, StringComparison.Ordinal);
         Assert.Contains("--data-dir", error.Message, StringComparison.Ordinal);
     }
 

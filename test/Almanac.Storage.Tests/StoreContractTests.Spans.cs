@@ -706,6 +706,30 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Times_AnySixtyFourBitValue_SummarizeAndSurviveRetention()
+    {
+        // OTLP times are unsigned 64-bit: a sender can put a span at 0 and another past the year 2262 in one trace.
+        // The summary must say what was sent, and neither a read nor retention may fail on it.
+        var store = await OpenAsync();
+        var traceId = NewTraceId();
+        var early = CreateSpan(traceId, name: "epoch", startUnixNano: 0);
+        var late = CreateSpan(traceId, name: "far", startUnixNano: T(0));
+        // 2^63 + 5 ns: as a signed 64-bit number the most negative there is, so a difference from "now" overflows.
+        late.StartTimeUnixNano = (1UL << 63) + 5;
+        late.EndTimeUnixNano = (1UL << 63) + 1_005;
+        await Write(store, 1, Data(early), Data(late), Data(CreateSpan(traceId, name: "now", startUnixNano: T(200))));
+
+        var summary = Assert.Single(await store.GetTraceSummariesAsync([traceId]));
+        Assert.Equal(3, summary.SpanCount);
+        Assert.Equal(3, (await store.GetTraceAsync(traceId))!.Spans.Count);
+
+        await store.DeleteOlderThanAsync(T(100));
+
+        Assert.Contains((await store.GetTraceAsync(traceId))!.Spans, s => s.Span.Name == "now");
+        Assert.Single(await store.GetTraceSummariesAsync([traceId]));
+    }
+
+    [Fact]
     public async Task DeleteOlderThan_CatalogueEntrySeenAgainAfterCutoff_IsKept()
     {
         var store = await OpenAsync();
