@@ -463,6 +463,7 @@ public sealed partial class DuckDbStore
             .AppendValue((int?)attributeSet)
             .AppendValue(attributeSet != 0 ? _searchText.SplitTypes : _searchText.Types)
             .AppendValue(blob)
+            .AppendValue((IEnumerable<long>)_codec.EventTimes)
             .AppendValue((int?)_batchFilter.Batch)
             .EndRow();
         _batchFilter.AddSpan(service, name, resource.Id, start, duration, _searchText);

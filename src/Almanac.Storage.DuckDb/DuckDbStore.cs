@@ -676,7 +676,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         var rows = new List<TraceRow>();
         using (var command = Command(connection, string.Join(" UNION ALL ", BatchRuns(batches, startRange: true).Select(run =>
             "SELECT span_id, parent_span_id, name, start_ns, duration_ns, service, resource_id, scope_id, span_proto, kind, attrs, attr_types, "
-            + "batch, seq, parent_offset, attr_set FROM spans WHERE trace_id = $1 AND " + run)), id))
+            + "batch, seq, parent_offset, attr_set, event_times FROM spans WHERE trace_id = $1 AND " + run)), id))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -684,7 +684,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 rows.Add(new TraceRow(reader.GetFieldValue<ulong>(0), reader.GetFieldValue<ulong>(1), reader.GetString(2), reader.GetInt64(3),
                     reader.GetInt64(4), reader.GetString(5), reader.GetInt64(6), reader.GetInt64(7), ReadBytes(reader, 8),
                     reader.GetFieldValue<sbyte>(9), reader.GetString(10), reader.GetString(11), reader.GetInt32(12), reader.GetInt32(13),
-                    reader.GetInt32(14), reader.GetInt32(15)));
+                    reader.GetInt32(14), reader.GetInt32(15), reader.GetFieldValue<List<long>>(16)));
             }
         }
 
@@ -704,7 +704,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
             var resource = GetResource(connection, row.ResourceId);
             var scope = GetScope(connection, row.ScopeId);
             var span = SpanCodec.Decode(row.Proto, traceId, row.SpanId, parentId, row.Name, row.Start, row.Duration, row.Kind, row.Attrs,
-                AttributeSetText(connection, row.AttrSet), row.AttrTypes, keyOf);
+                AttributeSetText(connection, row.AttrSet), row.AttrTypes, row.EventTimes, keyOf);
             result.Add(new SpanData(traceId, new SpanId(row.SpanId), new SpanId(parentId), row.Service,
                 resource.Resource, resource.SchemaUrl, scope.Scope, scope.SchemaUrl, span));
         }
@@ -738,7 +738,8 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
     /// <summary>One span row of a trace as read, before its parent reference is resolved.</summary>
     private sealed record TraceRow(ulong SpanId, ulong ParentSpanId, string Name, long Start, long Duration, string Service, long ResourceId,
-        long ScopeId, byte[] Proto, sbyte Kind, string Attrs, string AttrTypes, int Batch, int Seq, int ParentOffset, int AttrSet);
+        long ScopeId, byte[] Proto, sbyte Kind, string Attrs, string AttrTypes, int Batch, int Seq, int ParentOffset, int AttrSet,
+        List<long> EventTimes);
 
     /// <summary>An attribute set's text ("" for none); sets never change, so a read caches it.</summary>
     private string AttributeSetText(DuckDBConnection connection, int id)

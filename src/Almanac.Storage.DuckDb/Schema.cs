@@ -41,6 +41,9 @@ internal static class Schema
             -- almost every blob is the same few bytes (the flags), and ZSTD's per-value overhead made 6.4 B/span of
             -- what dictionary compression stores in 3.6 (ADR 0005).
             span_proto     BLOB      NOT NULL,  -- the span minus what the columns above reproduce
+            -- Its events' times, in order, as offsets from start_ns (the blob's events have none): left in, an
+            -- exception event's time made each error span's blob unique, which widened every row's dictionary index.
+            event_times    BIGINT[]  NOT NULL,
             -- span_batches.batch: constant within a write, so it compresses to nothing and zone maps skip on it.
             batch          INTEGER   NOT NULL
         );
@@ -203,7 +206,7 @@ internal static class Schema
     /// 4: spans.batch and span_batches, what search prunes on (ADR 0004); 5: trace_parts and the batches' trace-id
     /// filters instead of the upserted, primary-keyed traces table (ADR 0005); 6: parents as in-batch row references
     /// (spans.parent_offset and seq) and attribute sets (spans.attr_set, attr_sets), ADR 0008; 7: trace parts' times
-    /// as offsets from their start.
+    /// as offsets from their start, and events' times in spans.event_times.
     /// </summary>
     public const int Version = 7;
 

@@ -15,8 +15,10 @@ namespace Almanac.Storage.DuckDb;
 /// otherwise be most of a span's bytes. A field is left out only when its columns reproduce it exactly, and put
 /// back only when it was left out, so even malformed ids round-trip. The end time has no column: it is start +
 /// duration unless the end precedes the start (clock trouble, duration 0), and only then does the blob keep it,
-/// written even when it is 0 so its presence is what says so. Reuses its buffers: one instance per writer, not
-/// thread-safe.
+/// written even when it is 0 so its presence is what says so. The events' times leave the blob too, for the
+/// event_times column (<see cref="EventTimes"/>): an exception event's time is the one thing that makes an error
+/// span's blob unique, and unique blobs widened every row's dictionary index (ADR 0008). Reuses its buffers: one
+/// instance per writer, not thread-safe.
 /// </summary>
 internal sealed class SpanCodec
 {
@@ -28,10 +30,18 @@ internal sealed class SpanCodec
     internal static readonly int[] KnownFields = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 
     private const uint EndTag = (Span.EndTimeUnixNanoFieldNumber << 3) | 1; // fixed64
+    private const int EventTimeField = 1;
 
     /// <summary>The blob's content, refilled per span: only what the columns do not reproduce.</summary>
     private readonly Span _rest = new();
     private byte[] _buffer = new byte[4096];
+    private readonly List<long> _eventTimes = [];
+
+    /// <summary>
+    /// The last encoded span's event times, in event order, as offsets from its start (wrapping like every time
+    /// here: a sender may send any 64-bit value); empty without events. Valid until the next call.
+    /// </summary>
+    public List<long> EventTimes => _eventTimes;
 
     /// <summary>The stripped encoding; valid until the next call.</summary>
     public Span<byte> Encode(SpanData data, bool stripAttributes, bool stripEventAttributes)
@@ -58,19 +68,19 @@ internal sealed class SpanCodec
         }
 
         rest.Events.Clear();
-        if (stripEventAttributes)
+        _eventTimes.Clear();
+        // The object path is the rare one (values the wire reader leaves to it): a copy per event is fine.
+        foreach (var evt in span.Events)
         {
-            // The object path is the rare one (values the wire reader leaves to it): a copy per event is fine.
-            foreach (var evt in span.Events)
+            var bare = evt.Clone();
+            if (stripEventAttributes)
             {
-                var bare = evt.Clone();
                 bare.Attributes.Clear();
-                rest.Events.Add(bare);
             }
-        }
-        else
-        {
-            rest.Events.Add(span.Events);
+
+            _eventTimes.Add(unchecked((long)bare.TimeUnixNano - data.StartTimeUnixNano));
+            bare.TimeUnixNano = 0;
+            rest.Events.Add(bare);
         }
 
         rest.Links.Clear();
@@ -115,6 +125,7 @@ internal sealed class SpanCodec
         }
 
         var size = 0;
+        _eventTimes.Clear();
         var reader = new ProtoReader(span);
         var kindInColumn = fields.Kind is >= sbyte.MinValue and <= sbyte.MaxValue;
         while (true)
@@ -125,9 +136,9 @@ internal sealed class SpanCodec
                 break;
             }
 
-            if (stripEventAttributes && field == WireSpan.EventsField && wireType == ProtoReader.LengthDelimited)
+            if (field == WireSpan.EventsField && wireType == ProtoReader.LengthDelimited)
             {
-                size = CopyEventWithoutAttributes(reader.ReadLengthDelimited(), size);
+                size = CopyEvent(reader.ReadLengthDelimited(), stripEventAttributes, start, size);
                 continue;
             }
 
@@ -166,13 +177,17 @@ internal sealed class SpanCodec
         return _buffer.AsSpan(0, size);
     }
 
-    /// <summary>Appends an event (field 11) with every field but its attributes, as received; returns the new size.</summary>
-    private int CopyEventWithoutAttributes(ReadOnlySpan<byte> evt, int size)
+    /// <summary>
+    /// Appends an event (field 11) with every field but its time (to <see cref="EventTimes"/>) and, when asked, its
+    /// attributes, as received; returns the new size.
+    /// </summary>
+    private int CopyEvent(ReadOnlySpan<byte> evt, bool stripAttributes, long spanStart, int size)
     {
         // The fields go after room for the tag and the longest length prefix, then move up behind the real prefix.
         const int MaxPrefix = 1 + 5;
         var content = size + MaxPrefix;
         var length = 0;
+        ulong time = 0;
         var reader = new ProtoReader(evt);
         while (true)
         {
@@ -182,13 +197,22 @@ internal sealed class SpanCodec
                 break;
             }
 
+            if (field == EventTimeField && wireType == ProtoReader.Fixed64)
+            {
+                // Sent twice, the last one counts, as for the parser.
+                time = reader.ReadFixed64();
+                continue;
+            }
+
             reader.Skip(wireType);
-            if (field != WireSpan.EventAttributesField || wireType != ProtoReader.LengthDelimited)
+            if (field != WireSpan.EventAttributesField || wireType != ProtoReader.LengthDelimited || !stripAttributes)
             {
                 evt[fieldStart..reader.Position].CopyTo(_buffer.AsSpan(content + length));
                 length += reader.Position - fieldStart;
             }
         }
+
+        _eventTimes.Add(unchecked((long)time - spanStart));
 
         _buffer[size++] = (WireSpan.EventsField << 3) | ProtoReader.LengthDelimited;
         size += WriteVarint(_buffer.AsSpan(size), (uint)length);
@@ -215,10 +239,21 @@ internal sealed class SpanCodec
 
     /// <summary>Reverses <see cref="Encode"/> given the row's columns.</summary>
     public static Span Decode(byte[] proto, TraceId traceId, ulong spanId, ulong parentSpanId, string name,
-        long start, long duration, sbyte kind, string attributeText, string attributeSet, string attributeTypes, Func<int, string> keyOf)
+        long start, long duration, sbyte kind, string attributeText, string attributeSet, string attributeTypes, IReadOnlyList<long> eventTimes,
+        Func<int, string> keyOf)
     {
         // Ingest's recursion limit, not the parser's default: attributes nest as deep as ingest accepted them.
         var span = OtlpProtobuf.ParseAccepted<Span>(proto);
+        if (eventTimes.Count != span.Events.Count)
+        {
+            throw new InvalidDataException($"Stored span has {span.Events.Count} events but {eventTimes.Count} event times.");
+        }
+
+        for (var i = 0; i < eventTimes.Count; i++)
+        {
+            span.Events[i].TimeUnixNano = unchecked((ulong)(start + eventTimes[i]));
+        }
+
         if (span.TraceId.IsEmpty && !traceId.IsEmpty)
         {
             span.TraceId = ByteString.CopyFrom(traceId.ToBytes());

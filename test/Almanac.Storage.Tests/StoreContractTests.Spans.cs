@@ -235,7 +235,15 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         var oddKind = CreateSpan(traceId, name: "odd kind", startUnixNano: T(4));
         oddKind.Kind = (Span.Types.SpanKind)1000;
         var noAttributes = CreateSpan(traceId, name: "bare", startUnixNano: T(5), events: [new Span.Types.Event { Name = "e", TimeUnixNano = (ulong)T(5) }]);
-        var spans = new[] { plain, separators, endsAtZero, endsEarly, oddKind, noAttributes };
+        // Event times at no time, before the span, at the end of the 64-bit range, and the same twice.
+        var eventTimes = CreateSpan(traceId, name: "event times", startUnixNano: T(6), events:
+        [
+            new Span.Types.Event { Name = "unset" },
+            new Span.Types.Event { Name = "before", TimeUnixNano = (ulong)T(1), Attributes = { Attr("why", "clock skew") } },
+            new Span.Types.Event { Name = "last", TimeUnixNano = ulong.MaxValue },
+            new Span.Types.Event { Name = "again", TimeUnixNano = ulong.MaxValue, DroppedAttributesCount = 1 },
+        ]);
+        var spans = new[] { plain, separators, endsAtZero, endsEarly, oddKind, noAttributes, eventTimes };
         await Write(store, 1, spans.Select(s => Data(s)).ToArray());
 
         var trace = await store.GetTraceAsync(traceId);
