@@ -30,6 +30,8 @@ internal sealed class AttributeSets
     private KeyStats?[] _keys = new KeyStats?[64];
     private int _nextId = 1;
     private long _spans;
+    private long _bytes;
+    private long _pendingBytes;
 
     public AttributeSets(Options? options = null)
     {
@@ -53,6 +55,7 @@ internal sealed class AttributeSets
     {
         _pending.Clear();
         _pendingRows.Clear();
+        _pendingBytes = 0;
     }
 
     /// <summary>After the commit: the write's new sets exist now.</summary>
@@ -64,11 +67,16 @@ internal sealed class AttributeSets
         }
 
         _nextId += _pendingRows.Count;
+        _bytes += _pendingBytes;
         Begin();
     }
 
     /// <summary>Retention may have deleted sets no span refers to any more: stop handing out the numbers of any of them.</summary>
-    public void Forget() => _sets.Clear();
+    public void Forget()
+    {
+        _sets.Clear();
+        _bytes = 0;
+    }
 
     /// <summary>Counts the span's pairs per key, one span in <see cref="Options.SampleEvery"/>.</summary>
     public void Observe(SearchText text)
@@ -103,7 +111,8 @@ internal sealed class AttributeSets
 
     /// <summary>
     /// The number of the set with exactly this text, made (pending) if it is new; 0 when the text is empty or the
-    /// store already holds <see cref="Options.MaxSets"/> sets (then the span keeps every pair in its own text).
+    /// writer already knows <see cref="Options.MaxSets"/> sets or <see cref="Options.MaxBytes"/> of their text (then
+    /// the span keeps every pair in its own text): a sender with long, ever-new values cannot grow this without bound.
     /// </summary>
     public int IdOf(ReadOnlySpan<byte> text)
     {
@@ -117,11 +126,12 @@ internal sealed class AttributeSets
             return id;
         }
 
-        if (_sets.Count + _pending.Count >= _options.MaxSets)
+        if (_sets.Count + _pending.Count >= _options.MaxSets || _bytes + _pendingBytes + text.Length > _options.MaxBytes)
         {
             return 0;
         }
 
+        _pendingBytes += text.Length;
         var copy = text.ToArray();
         id = _nextId + _pendingRows.Count;
         _pending.Add(copy, id);
@@ -133,7 +143,7 @@ internal sealed class AttributeSets
         key < _keys.Length && _keys[key] is { Values: not null } stats && stats.Samples >= _options.MinSamples;
 
     /// <summary>How sets are learned and bounded; tests make every key common at once.</summary>
-    public sealed record Options(int SampleEvery = 16, int MinSamples = 64, int MaxDistinct = 256, int MaxSets = 250_000)
+    public sealed record Options(int SampleEvery = 16, int MinSamples = 64, int MaxDistinct = 256, int MaxSets = 250_000, long MaxBytes = 64L << 20)
     {
         public static readonly Options Default = new();
     }

@@ -81,6 +81,25 @@ public sealed class DuckDbAttributeSetTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Spans_SetTextBudgetSpent_LongValuesStayInTheirRows()
+    {
+        // 100 bytes of set text in all: the first short set fits, a 2 kB statement does not.
+        await using var store = new DuckDbStore(DatabasePath, null, 64L * 1024 * 1024,
+            attributeSets: DuckDbAttributeSetStoreTests.AtOnce with { MaxBytes = 100 });
+        await store.InitializeAsync();
+        var statement = "SELECT " + string.Join(", ", Enumerable.Range(0, 300).Select(i => $"c{i}")) + " FROM t";
+        var shortOne = NewTraceId();
+        var longOne = NewTraceId();
+        await store.WriteAsync(new TelemetryBatch([Data(CreateSpan(shortOne, startUnixNano: T(0), attributes: [Attr("db.system", "postgresql")]))], 1));
+        await store.WriteAsync(new TelemetryBatch([Data(CreateSpan(longOne, startUnixNano: T(1), attributes: [Attr("db.statement", statement)]))], 2));
+
+        Assert.Equal(statement, Assert.Single((await store.GetTraceAsync(longOne))!.Spans).Span.Attributes.Single().Value.StringValue);
+        Assert.Equal([longOne], await store.FindTraceIdsAsync(new TraceQuery { Attributes = [new("db.statement", statement)] }));
+        Assert.Equal([shortOne], await store.FindTraceIdsAsync(new TraceQuery { Attributes = [new("db.system", "postgresql")] }));
+        Assert.Equal(1L, await Scalar(store, "SELECT count(*) FROM attr_sets"));
+    }
+
+    [Fact]
     public async Task Retention_DeletesSetsNoSpanUses_AndLaterSpansStillGetSets()
     {
         await using var store = new DuckDbStore(DatabasePath, null, 64L * 1024 * 1024, attributeSets: DuckDbAttributeSetStoreTests.AtOnce);
