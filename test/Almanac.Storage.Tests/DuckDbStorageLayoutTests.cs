@@ -34,61 +34,31 @@ public sealed class DuckDbStorageLayoutTests : IDisposable
         Assert.Contains(DatabasePath, error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Initialize_FileFromLayout3WithoutSearchBatches_RefusesWithWhatToDo()
+    /// <summary>
+    /// A file of each earlier numbered layout, with just enough of its tables to be told apart: 3 had no spans.batch
+    /// and no span_batches (no search by batch); 4 kept one upserted, primary-keyed row per trace in traces (5 reads
+    /// trace_parts); 5 stored every parent's id (6 references a parent written alongside, ADR 0008); 6 kept trace
+    /// parts' times absolute and events' times in the blob.
+    /// </summary>
+    [Theory]
+    [InlineData(3, "CREATE TABLE spans (trace_id BLOB)")]
+    [InlineData(4, "CREATE TABLE spans (trace_id BLOB); CREATE TABLE traces (trace_id BLOB PRIMARY KEY)")]
+    [InlineData(5, "CREATE TABLE spans (trace_id UHUGEINT, span_id UBIGINT, parent_span_id UBIGINT)")]
+    [InlineData(6, "CREATE TABLE spans (trace_id UHUGEINT, parent_offset INTEGER, seq INTEGER, attr_set INTEGER)")]
+    public async Task Initialize_FileFromAnEarlierLayout_RefusesWithWhatToDo(int layout, string tables)
     {
-        // Layout 3 had no spans.batch column and no span_batches table: its spans could not be searched by batch.
         using (var connection = new DuckDBConnection("Data Source=" + DatabasePath))
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE spans (trace_id BLOB); CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (3)";
+            command.CommandText = tables + $"; CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES ({layout})";
             command.ExecuteNonQuery();
         }
 
         await using var store = new DuckDbStore(DatabasePath);
         var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.InitializeAsync());
 
-        Assert.Contains("layout 3, but this Almanac reads layout 7", error.Message, StringComparison.Ordinal);
-        Assert.Contains("--data-dir", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Initialize_FileFromLayout4WithTheTracesTable_RefusesWithWhatToDo()
-    {
-        // Layout 4 kept one upserted, primary-keyed row per trace in traces; layout 5 reads trace_parts instead.
-        using (var connection = new DuckDBConnection("Data Source=" + DatabasePath))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE spans (trace_id BLOB); CREATE TABLE traces (trace_id BLOB PRIMARY KEY); "
-                + "CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (4)";
-            command.ExecuteNonQuery();
-        }
-
-        await using var store = new DuckDbStore(DatabasePath);
-        var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.InitializeAsync());
-
-        Assert.Contains("layout 4, but this Almanac reads layout 7", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Initialize_FileFromLayout5WithParentIds_RefusesWithWhatToDo()
-    {
-        // Layout 5 stored every parent's id; layout 6 references a parent written alongside by its row (ADR 0008).
-        using (var connection = new DuckDBConnection("Data Source=" + DatabasePath))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE spans (trace_id UHUGEINT, span_id UBIGINT, parent_span_id UBIGINT); "
-                + "CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (5)";
-            command.ExecuteNonQuery();
-        }
-
-        await using var store = new DuckDbStore(DatabasePath);
-        var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.InitializeAsync());
-
-        Assert.Contains("layout 5, but this Almanac reads layout 7", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"layout {layout}, but this Almanac reads layout 7", error.Message, StringComparison.Ordinal);
         Assert.Contains("--data-dir", error.Message, StringComparison.Ordinal);
     }
 
