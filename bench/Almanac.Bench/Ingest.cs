@@ -35,6 +35,7 @@ internal static class Ingest
             Endpoint = endpoint,
             Protocol = options.Protocol switch { "http/protobuf" => Protocol.HttpProtobuf, "http/json" => Protocol.HttpJson, _ => Protocol.Grpc },
             Exporters = options.Exporters,
+            Templates = options.Templates,
             Duration = duration ?? TimeSpan.FromSeconds(60),
             Spans = spans,
             // A 10M-span fill at tens of thousands of spans/s on a loaded machine takes a while; the harness bounds it.

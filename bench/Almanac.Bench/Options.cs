@@ -12,6 +12,8 @@ internal sealed record BenchOptions
           --spans N           spans stored before the 10M-level queries and the bytes/span figure (default 10000000)
           --first-level N     spans stored for the first trace-by-id level (default 1000000; 0 = skip)
           --exporters N       concurrent OTLP exporters (default 4)
+          --templates N       distinct pre-encoded requests the load cycles through (default 128: attribute values
+                              repeat every 65,536 spans, not every 4,096 as with almanac-load's default 8)
           --protocol P        grpc | http/protobuf | http/json (default grpc)
           --lookups N         trace-by-id lookups per kind (found, not found) and level (default 500)
           --search-repeats N  runs of each search (default 50)
@@ -31,6 +33,13 @@ internal sealed record BenchOptions
     public long FirstLevel { get; init; } = 1_000_000;
 
     public int Exporters { get; init; } = 4;
+
+    /// <summary>
+    /// The load repeats its attribute values (user ids, paths with ids, addresses) every this many requests. With
+    /// almanac-load's default 8 they recur every 4,096 spans, close enough for DuckDB's per-segment dictionaries to
+    /// store each once, which flattered bytes per span (ADR 0008); 128 keeps the benchmark's values nearly unique.
+    /// </summary>
+    public int Templates { get; init; } = 128;
 
     public string Protocol { get; init; } = "grpc";
 
@@ -76,6 +85,7 @@ internal sealed record BenchOptions
                 "--spans" => o with { Spans = ParseCount(value, flag) },
                 "--first-level" => o with { FirstLevel = ParseCount(value, flag, allowZero: true) },
                 "--exporters" => o with { Exporters = (int)ParseCount(value, flag) },
+                "--templates" => o with { Templates = (int)ParseCount(value, flag) },
                 "--protocol" => value is "grpc" or "http/protobuf" or "http/json" ? o with { Protocol = value } : throw new ArgumentException("--protocol is grpc, http/protobuf or http/json"),
                 "--lookups" => o with { Lookups = (int)ParseCount(value, flag) },
                 "--search-repeats" => o with { SearchRepeats = (int)ParseCount(value, flag) },

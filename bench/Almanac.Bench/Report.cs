@@ -39,7 +39,7 @@ internal static class Report
             md.AppendLine();
         }
 
-        md.AppendLine(Inv, $"Command: `bench/run.sh {Command(o)}` — OTLP {o.Protocol}, {o.Exporters} exporters, realistic 512-span requests (almanac-load), loopback.");
+        md.AppendLine(Inv, $"Command: `bench/run.sh {Command(o)}` — OTLP {o.Protocol}, {o.Exporters} exporters, realistic 512-span requests (almanac-load, {o.Templates} templates), loopback.");
         md.AppendLine();
 
         md.AppendLine("## Ingest at full speed, same run");
@@ -257,6 +257,11 @@ internal static class Report
         if (o.Exporters != 4)
         {
             parts.Add($"--exporters {o.Exporters}");
+        }
+
+        if (o.Templates != 128)
+        {
+            parts.Add($"--templates {o.Templates}");
         }
 
         if (!o.UiSpans.SequenceEqual([10_000, 100_000]))

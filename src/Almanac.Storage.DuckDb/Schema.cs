@@ -30,9 +30,10 @@ internal static class Schema
             status_code    TINYINT   NOT NULL,
             resource_id    BIGINT    NOT NULL,  -- resources.id
             scope_id       BIGINT    NOT NULL,  -- scopes.id
-            -- ZSTD, not DuckDB's per-string FSST: the text repeats across spans (user agents, statements, routes)
-            -- far more than within one, which FSST cannot exploit (realistic spans: 114 -> about 20 bytes).
-            attrs          VARCHAR   NOT NULL USING COMPRESSION zstd,  -- span + event attributes as search text (SearchText)
+            -- DuckDB's own choice (dictionary/FSST) since the pairs of few-valued keys went to attr_sets (ADR 0008):
+            -- what is left here (ids, paths with ids, addresses) repeats too little for ZSTD's 2,048-row frames,
+            -- whose 4-byte length per value then costs more than FSST's offsets (16.3 against 16.9 B/span).
+            attrs          VARCHAR   NOT NULL,  -- span + event attributes as search text (SearchText)
             -- The pairs of keys with few values are not in attrs but in this attribute set (attr_sets.id; 0 = none,
             -- ADR 0008): one small number per span instead of the same long text in row after row.
             attr_set       INTEGER   NOT NULL,
