@@ -122,8 +122,9 @@ public sealed partial class DuckDbStore
 
             if (keyId is { } known)
             {
-                parameters.Add(SearchText.Needle(known, value));
-                where.Append(Schema.SpanAttributeMatch(parameters.Count)).Append(')');
+                var needle = SearchText.Needle(known, value);
+                parameters.Add(needle);
+                where.Append(Schema.SpanAttributeMatch(parameters.Count, MatchingAttributeSets(connection, needle))).Append(')');
                 items.Add(BatchFilter.PairHash(known, value));
             }
             else
@@ -260,6 +261,23 @@ public sealed partial class DuckDbStore
         }
 
         return lookups;
+    }
+
+    /// <summary>
+    /// The attribute sets whose text holds the needle, or null when there are so many (a pair nearly every span has)
+    /// that the statement is better off joining them itself than listing them.
+    /// </summary>
+    private static List<int>? MatchingAttributeSets(DuckDBConnection connection, string needle)
+    {
+        using var command = Command(connection, "SELECT id FROM attr_sets WHERE contains(text, $1) LIMIT 1001", needle);
+        using var reader = command.ExecuteReader();
+        var ids = new List<int>();
+        while (reader.Read())
+        {
+            ids.Add(reader.GetInt32(0));
+        }
+
+        return ids.Count > 1000 ? null : ids;
     }
 
     private static List<long> MatchingResources(DuckDBConnection connection, string key, string value)

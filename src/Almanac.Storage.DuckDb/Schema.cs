@@ -214,8 +214,20 @@ internal static class Schema
     /// <summary>
     /// One attribute filter against a span row: its search text or its attribute set contains the needle (<see cref="SearchText.Needle"/>).
     /// </summary>
-    public static string SpanAttributeMatch(int needleParam) =>
-        $"(contains(attrs, ${needleParam}) OR attr_set IN (SELECT id FROM attr_sets WHERE contains(text, ${needleParam})))";
+    /// <param name="needleParam">The parameter holding the needle.</param>
+    /// <param name="sets">The attribute sets whose text holds the needle, found beforehand; null to let the query find them.</param>
+    public static string SpanAttributeMatch(int needleParam, IReadOnlyCollection<int>? sets)
+    {
+        // Looked up first, the sets become an integer list the scan filters on, and a pair no set holds (a key with
+        // many values: ids, addresses) leaves a plain substring test, with no join for every scanned row.
+        var inSets = sets switch
+        {
+            null => $" OR attr_set IN (SELECT id FROM attr_sets WHERE contains(text, ${needleParam}))",
+            { Count: 0 } => string.Empty,
+            _ => " OR attr_set IN (" + string.Join(", ", sets.Select(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture))) + ")",
+        };
+        return $"(contains(attrs, ${needleParam}){inSets})";
+    }
 
     /// <summary>
     /// One attribute filter against a row's key/value search lists (resources, log records, metric points): the key and value must sit at the same index. Cheapest
