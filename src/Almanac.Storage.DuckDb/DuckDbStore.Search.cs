@@ -170,34 +170,14 @@ public sealed partial class DuckDbStore
                 chunk.Add(candidates[next++]);
             }
 
+            chunkSpans *= 2;
             batchesRead += chunk.Count;
             spansRead += spans;
             lookups += ReadChunk(connection, where.ToString(), parameters, query, chunk, best);
-            chunkSpans = NextChunkSpans(chunkSpans, spansRead, best.Count, query.Limit);
         }
 
         LastSearchWork = (batchesRead, spansRead, lookups);
         return best.Ordered();
-    }
-
-    /// <summary>
-    /// How many spans the next group reads: twice the last, or, when the matches so far are few but not none, as
-    /// many as those matches say the rest will take (a value that recurs once a batch needs a batch per trace,
-    /// and every statement costs milliseconds whatever it reads). Only how much is read per statement depends on it,
-    /// never the answer: the loop stops at the same batch either way.
-    /// </summary>
-    private static long NextChunkSpans(long chunkSpans, long spansRead, int found, int limit)
-    {
-        var doubled = chunkSpans * 2;
-        if (found == 0 || found >= limit)
-        {
-            return doubled;
-        }
-
-        // A quarter more than the estimate, so one more statement usually finishes the search; at most eight times the
-        // last group, because matches can also come in clusters that the next batch or two complete.
-        var estimate = (long)(spansRead * (double)(limit - found) / found * 1.25);
-        return Math.Clamp(estimate, doubled, chunkSpans * 8);
     }
 
     /// <summary>The batches that may hold a matching span, newest (by latest span start) first.</summary>
@@ -324,9 +304,6 @@ public sealed partial class DuckDbStore
         public TopTraces(int limit) => _limit = limit;
 
         public bool Contains(TraceId id) => _seen.Contains(id);
-
-        /// <summary>Traces held so far (at most the limit).</summary>
-        public int Count => _best.Count;
 
         public void Offer(TraceId id, long start)
         {
