@@ -238,7 +238,6 @@ public static class QueryApiEndpoints
     private static Task RunV3(HttpContext context, V3Handler handler) =>
         RunAsync(context, handler, ApiV3Responses.WriteError);
 
-    /// <summary>Resolved only once the parameters parsed, so a bad request is answered without touching storage.</summary>
     /// <summary>
     /// A search result's traces, in its order, read a few at a time: each is a read of its own (a few milliseconds),
     /// so twenty one after another were most of a search's time. A trace deleted by retention between the search
@@ -252,6 +251,7 @@ public static class QueryApiEndpoints
         return [.. traces.OfType<TraceData>()];
     }
 
+    /// <summary>Resolved only once the parameters parsed, so a bad request is answered without touching storage.</summary>
     private static ISpanReader Reader(HttpContext context) => context.RequestServices.GetRequiredService<ISpanReader>();
 
     /// <summary>
