@@ -98,7 +98,7 @@ internal sealed class SearchText
                 return _types.AsSpan(0, _typeCount);
             }
 
-            EnsureTypes(_typeCount + 1 + _eventTypeCount);
+            Grow(ref _types, _typeCount + 1 + _eventTypeCount);
             _types[_typeCount] = (byte)EventsMark;
             _eventTypes.AsSpan(0, _eventTypeCount).CopyTo(_types.AsSpan(_typeCount + 1));
             return _types.AsSpan(0, _typeCount + 1 + _eventTypeCount);
@@ -272,7 +272,7 @@ internal sealed class SearchText
         var spanLetters = _rebuildable;
         var eventLetters = EventsRebuildable;
         var types = Types;
-        EnsureSplit(ref _splitTypes, types.Length);
+        Grow(ref _splitTypes, types.Length);
         types.CopyTo(_splitTypes);
         _splitTypeCount = types.Length;
         var eventLetter = _typeCount + 1; // past the span letters and the mark
@@ -282,7 +282,7 @@ internal sealed class SearchText
             var common = isCommon(_pairKeys[p]);
             ref var buffer = ref common ? ref _common : ref _rare;
             ref var length = ref common ? ref _commonLength : ref _rareLength;
-            EnsureSplit(ref buffer, length + pair.Length + 2);
+            Grow(ref buffer, length + pair.Length + 2);
             if (length == 0)
             {
                 buffer[length++] = RecordSeparator;
@@ -317,14 +317,6 @@ internal sealed class SearchText
         }
 
         return anyCommon;
-    }
-
-    private static void EnsureSplit(ref byte[] buffer, int length)
-    {
-        if (length > buffer.Length)
-        {
-            Array.Resize(ref buffer, Math.Max(length, buffer.Length * 2));
-        }
     }
 
     /// <summary>The substring an attribute filter looks for (same separators and substitution as stored text).</summary>
@@ -511,16 +503,8 @@ internal sealed class SearchText
 
     private void AddType(byte type)
     {
-        EnsureTypes(_typeCount + 1);
+        Grow(ref _types, _typeCount + 1);
         _types[_typeCount++] = type;
-    }
-
-    private void EnsureTypes(int length)
-    {
-        if (length > _types.Length)
-        {
-            Array.Resize(ref _types, Math.Max(length, _types.Length * 2));
-        }
     }
 
     private void AddEventType(byte type)
@@ -592,11 +576,14 @@ internal sealed class SearchText
         _text[_length++] = b;
     }
 
-    private void Ensure(int more)
+    private void Ensure(int more) => Grow(ref _text, _length + more);
+
+    /// <summary>Makes <paramref name="buffer"/> hold at least <paramref name="length"/> bytes, doubling as it grows.</summary>
+    private static void Grow(ref byte[] buffer, int length)
     {
-        if (_length + more > _text.Length)
+        if (length > buffer.Length)
         {
-            Array.Resize(ref _text, Math.Max(_text.Length * 2, _length + more));
+            Array.Resize(ref buffer, Math.Max(length, buffer.Length * 2));
         }
     }
 }
