@@ -311,7 +311,8 @@ public sealed partial class DuckDbStore
             }
 
             var run = refs[first..end];
-            if (run.Length > 32)
+            var useMap = run.Length > 32;
+            if (useMap)
             {
                 _spanPositions.Clear();
                 for (var i = 0; i < run.Length; i++)
@@ -331,7 +332,7 @@ public sealed partial class DuckDbStore
                 }
 
                 var parent = -1;
-                if (run.Length > 32)
+                if (useMap)
                 {
                     parent = _spanPositions.GetValueOrDefault(span.ParentId, -1);
                 }
