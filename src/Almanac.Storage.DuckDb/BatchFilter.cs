@@ -112,7 +112,11 @@ internal sealed class BatchFilter
         return _rows;
     }
 
-    public void AddSpan(string service, string name, long resourceId, long start, long duration, SearchText text)
+    /// <param name="serviceUtf8">The UTF-8 of <paramref name="service"/>, which the writer has at hand: hashing the string
+    /// would encode it into a new array for (nearly) every span, since a trace's spans mostly differ in name.</param>
+    /// <param name="nameUtf8">The UTF-8 of <paramref name="name"/>.</param>
+    public void AddSpan(string service, ReadOnlySpan<byte> serviceUtf8, string name, ReadOnlySpan<byte> nameUtf8, long resourceId, long start,
+        long duration, SearchText text)
     {
         _pendingSpans++;
         _minStart = Math.Min(_minStart, start);
@@ -123,13 +127,13 @@ internal sealed class BatchFilter
         if (!ReferenceEquals(service, _lastService))
         {
             _lastService = service;
-            _items.Add(Hash(Kind.Service, service));
+            _items.Add(Hash(Kind.Service, serviceUtf8));
         }
 
         if (!ReferenceEquals(name, _lastName))
         {
             _lastName = name;
-            _items.Add(Hash(Kind.Operation, name));
+            _items.Add(Hash(Kind.Operation, nameUtf8));
         }
 
         if (resourceId != _lastResource)
@@ -240,7 +244,9 @@ internal sealed class BatchFilter
         return XxHash3.HashToUInt64(bytes);
     }
 
-    private static ulong Hash(Kind kind, string text) => XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(text), (long)kind);
+    private static ulong Hash(Kind kind, string text) => Hash(kind, Encoding.UTF8.GetBytes(text));
+
+    private static ulong Hash(Kind kind, ReadOnlySpan<byte> utf8) => XxHash3.HashToUInt64(utf8, (long)kind);
 
     /// <summary>A split-block Bloom filter over the items, sized to the given bits per distinct item.</summary>
     public static byte[] Build(IReadOnlyCollection<ulong> items, int bitsPerItem)

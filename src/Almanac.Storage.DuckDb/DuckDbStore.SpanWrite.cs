@@ -438,6 +438,7 @@ public sealed partial class DuckDbStore
         Span<byte> blob)
     {
         var duration = Math.Max(0, end - start);
+        var serviceUtf8 = Utf8(service);
         _attributeSets.Observe(_searchText);
         var attributeSet = _searchText.Split(_attributeSets.IsCommon) ? _attributeSets.IdOf(_searchText.CommonText) : 0;
         state.Catalogue.Service(service, start);
@@ -454,7 +455,7 @@ public sealed partial class DuckDbStore
             .AppendValue((int?)place.Seq)
             .AppendValue((long?)start)
             .AppendValue((long?)duration)
-            .AppendValue(Utf8(service))
+            .AppendValue(serviceUtf8)
             .AppendValue(nameUtf8)
             .AppendValue((sbyte?)unchecked((sbyte)kind))
             .AppendValue((sbyte?)unchecked((sbyte)statusCode))
@@ -467,7 +468,7 @@ public sealed partial class DuckDbStore
             .AppendValue((IEnumerable<long>)_codec.EventTimes)
             .AppendValue((int?)_batchFilter.Batch)
             .EndRow();
-        _batchFilter.AddSpan(service, name, resource.Id, start, duration, _searchText);
+        _batchFilter.AddSpan(service, serviceUtf8, name, nameUtf8, resource.Id, start, duration, _searchText);
         state.AddToTrace(traceId, start, end, parentId.IsEmpty, service, name, statusCode == (int)Status.Types.StatusCode.Error);
     }
 
