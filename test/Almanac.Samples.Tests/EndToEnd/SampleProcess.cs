@@ -172,7 +172,12 @@ public sealed class SampleProcess : IAsyncDisposable
 
     private static Started Start(string name, string dll, IEnumerable<string> args, IDictionary<string, string> environment)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // Through env, with SIGINT back to its default: a shell starting the tests as a background job (CI's runner can)
+        // sets SIGINT to ignored, every child inherits that, and .NET leaves an ignored SIGINT ignored, so Ctrl-C
+        // (SignalAsync("INT")) would never reach the sample. env then execs dotnet: the process id stays the sample's.
+        var psi = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add("--default-signal=INT");
+        psi.ArgumentList.Add("dotnet");
         psi.ArgumentList.Add(dll);
         foreach (var a in args)
         {
