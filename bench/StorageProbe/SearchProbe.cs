@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using Almanac.Core.Model;
 using Almanac.Core.Storage;
 using Almanac.Storage.DuckDb;
@@ -136,7 +137,8 @@ internal static class SearchProbe
             foreach (var span in batch)
             {
                 text.Build(span.Span.Attributes, span.Span.Events, KeyId);
-                filter.AddSpan(span.ServiceName, span.Span.Name, 1, span.StartTimeUnixNano, span.DurationNanos, text);
+                filter.AddSpan(span.ServiceName, Encoding.UTF8.GetBytes(span.ServiceName), span.Span.Name, Encoding.UTF8.GetBytes(span.Span.Name), 1,
+                    span.StartTimeUnixNano, span.DurationNanos, text);
             }
 
             var built = filter.BuildFilter();
