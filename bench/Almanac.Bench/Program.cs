@@ -176,6 +176,10 @@ static async Task RunAlmanacAsync(BenchOptions options, RunRecord run, string se
         }
 
         run.Searches = await SearchAsync(api, options, await api.FindTagValueAsync(sample, "frontend", "enduser.id"));
+        run.RssAfterQueries = ProcStat.Memory(almanac.Pid).Rss;
+        // Almanac gives memory back after 30 s without ingest or queries (IdleMemoryService); 45 s covers its 5 s looks.
+        Console.Error.WriteLine("== Almanac: idle for 45 s");
+        await Task.Delay(TimeSpan.FromSeconds(45));
         run.IdleRssAfterLoad = ProcStat.Memory(almanac.Pid).Rss;
 
         Console.Error.WriteLine("== Almanac: clean shutdown, size on disk, restart");
@@ -295,6 +299,8 @@ namespace Almanac.Bench
         public long? IdleRssFresh { get; set; }
 
         public long? IdleRssAfterLoad { get; set; }
+
+        public long? RssAfterQueries { get; set; }
 
         public long? PeakRss { get; set; }
 

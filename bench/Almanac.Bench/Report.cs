@@ -79,9 +79,14 @@ internal static class Report
             memory.Add(("VmHWM at the end of the sustained run", Mb(peakSustained), "≤ 1 GB"));
         }
 
+        if (run.RssAfterQueries is { } afterQueries)
+        {
+            memory.Add(("RSS right after the fills and the searches", Mb(afterQueries), "—"));
+        }
+
         if (run.IdleRssAfterLoad is { } idleAfter)
         {
-            memory.Add(("RSS idle after the load and the queries", Mb(idleAfter), "≤ 200 MB"));
+            memory.Add(("RSS idle again (45 s after the last search)", Mb(idleAfter), "≤ 200 MB"));
         }
 
         if (run.TargetRss is { } rss)

@@ -58,6 +58,9 @@ public sealed partial class DuckDbStore : ITelemetryStore
     private long _durableCheckpoint;
     private readonly ILogger<DuckDbStore>? _logger;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    /// <summary>Queries hold it shared; <see cref="ReleaseMemoryAsync"/> alone for the moment DuckDB's cap is low.</summary>
+    private readonly ReaderWriterLockSlim _readGate = new();
     private readonly ConcurrentBag<DuckDBConnection> _readers = new();
     private readonly ConcurrentDictionary<long, ResourceEntry> _resources = new();
     private readonly ConcurrentDictionary<long, ScopeEntry> _scopes = new();
@@ -94,6 +97,9 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
     /// <summary>DuckDB's buffer pool cap (database-wide).</summary>
     public const string MemoryLimit = "384MB";
+
+    /// <summary>The cap for the moment <see cref="ReleaseMemoryAsync"/> empties the pool.</summary>
+    private const string ReleasedMemoryLimit = "16MB";
 
     public DuckDbStore(string databaseFilePath, ILogger<DuckDbStore>? logger = null)
         : this(databaseFilePath, logger, DefaultCheckpointBytes)
@@ -590,6 +596,51 @@ public sealed partial class DuckDbStore : ITelemetryStore
     }
 
     /// <summary>
+    /// Empties DuckDB's buffer pool by lowering its cap for a moment: DuckDB keeps what it read or wrote until the cap
+    /// forces it out, so after a burst it held its full <see cref="MemoryLimit"/> for as long as Almanac ran. Queries
+    /// wait meanwhile (<see cref="_readGate"/>): under the lowered cap one could fail for want of memory. Blocks that
+    /// are not yet in the file would go to the temporary directory, which is why the caller flushes first.
+    /// </summary>
+    public async Task ReleaseMemoryAsync(CancellationToken cancellationToken = default)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            await _backgroundCheckpoint;
+            await Task.Run(() =>
+            {
+                _readGate.EnterWriteLock();
+                try
+                {
+                    Execute(Writer, $"SET memory_limit = '{ReleasedMemoryLimit}'");
+                }
+                catch (DuckDBException e)
+                {
+                    // Something it cannot evict: the cap stays as it was, and so does the memory.
+                    _logger?.LogDebug(e, "DuckDB kept its buffer pool");
+                }
+                finally
+                {
+                    Execute(Writer, $"SET memory_limit = '{MemoryLimit}'");
+                    _readGate.ExitWriteLock();
+                }
+            }, CancellationToken.None);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>DuckDB's memory in use (its buffer pool and what its operators hold), for tests.</summary>
+    internal Task<long> GetMemoryInUseAsync() => Read(connection =>
+    {
+        using var command = Command(connection, "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory()");
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }, CancellationToken.None);
+
+    /// <summary>
     /// Writes every committed batch into the file; those up to <paramref name="upTo"/> are then durable. Checkpoints
     /// never overlap (each starts under the write lock once the one before has finished), so the value only grows.
     /// </summary>
@@ -978,12 +1029,14 @@ public sealed partial class DuckDbStore : ITelemetryStore
             connection = Connect();
         }
 
+        _readGate.EnterReadLock();
         try
         {
             return query(connection);
         }
         finally
         {
+            _readGate.ExitReadLock();
             if (_disposed)
             {
                 connection.Dispose();

@@ -854,4 +854,26 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal(10_000, summaries.Sum(s => s.SpanCount));
         Assert.Equal(100, summaries.Sum(s => s.ErrorCount));
     }
+
+    [Fact]
+    public async Task ReleaseMemory_BetweenWrites_KeepsEverythingReadableSearchableAndWritable()
+    {
+        var store = await OpenAsync();
+        var first = NewTraceId();
+        await Write(store, 1, Data(CreateSpan(first, name: "before", startUnixNano: T(0), attributes: [Attr("user", "ann")])),
+            Data(CreateSpan(first, name: "before-child", startUnixNano: T(1))));
+        await store.FlushAsync();
+
+        await store.ReleaseMemoryAsync();
+
+        Assert.Equal(2, (await store.GetTraceAsync(first))!.Spans.Count);
+        Assert.Equal([first], await Find(store, ("user", "ann")));
+        var second = NewTraceId();
+        await Write(store, 2, Data(CreateSpan(second, name: "after", startUnixNano: T(2), attributes: [Attr("user", "bob")])));
+        await store.ReleaseMemoryAsync();
+        Assert.Equal([second], await Find(store, ("user", "bob")));
+        Assert.Equal(2, await store.GetCheckpointAsync());
+        Assert.Equal(3, (await store.GetTraceSummariesAsync([first, second])).Sum(s => s.SpanCount));
+    }
 }
+

@@ -246,6 +246,23 @@ public sealed class IngestPipeline : IAsyncDisposable
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>
+    /// For when ingest has gone quiet: makes everything stored durable, deletes the write-ahead log behind it, and lets
+    /// the store give back the memory it holds only to go faster. Exports and writes go on meanwhile; a write waits for
+    /// the store's part (tens of milliseconds).
+    /// </summary>
+    public async Task SettleAsync(CancellationToken cancellationToken = default)
+    {
+        if (_state != PipelineState.Running)
+        {
+            return;
+        }
+
+        await _store.FlushAsync(cancellationToken);
+        _wal!.DeleteBefore(_store.DurableCheckpoint);
+        await _store.ReleaseMemoryAsync(cancellationToken);
+    }
+
     /// <summary>Stops accepting, lets queued appends finish, and writes everything acknowledged to the store.</summary>
     public async Task StopAsync()
     {

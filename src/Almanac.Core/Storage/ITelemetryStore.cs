@@ -79,6 +79,13 @@ public interface ITelemetryStore : ISpanReader, ILogReader, IMetricReader, ITele
     Task FlushAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Gives back memory the store holds only to go faster (caches of what it read or wrote, buffer pools); called
+    /// when Almanac has gone quiet, after <see cref="FlushAsync"/>. Stored data, writes and queries are unaffected
+    /// apart from reading from disk again.
+    /// </summary>
+    Task ReleaseMemoryAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Deletes spans that started before the cutoff, log records whose timestamp is before it, the summaries of
     /// traces left without spans, and catalogue entries last seen before it. Runs alongside writes and queries. Returns the number of spans deleted.
     /// </summary>

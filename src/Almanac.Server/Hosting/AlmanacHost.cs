@@ -111,6 +111,8 @@ internal static class AlmanacHost
         builder.Services.AddSingleton<IngestAdmission>();
         builder.Services.AddHostedService<PipelineHostedService>();
         builder.Services.AddHostedService<RetentionService>();
+        builder.Services.AddSingleton<QueryActivity>();
+        builder.Services.AddHostedService<IdleMemoryService>(); // after the pipeline's: stops before it
         builder.Services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = options.MaxRequestBytes;
@@ -144,6 +146,12 @@ internal static class AlmanacHost
         });
         app.MapWhen(c => c.Connection.LocalPort == options.UiPort, ui =>
         {
+            var queries = ui.ApplicationServices.GetRequiredService<QueryActivity>();
+            ui.Use((context, next) =>
+            {
+                queries.Saw(context.Request.Path);
+                return next(context);
+            });
             ui.UseWebSockets(); // the web UI's interactive components talk over a SignalR web socket
             ui.UseRouting();
             ui.UseAntiforgery();

@@ -23,7 +23,8 @@ public sealed class IngestPipelineTests : IDisposable
         }
     }
 
-    private (IngestPipeline Pipeline, DuckDbStore Store) Create(string storeName, long maxPendingBytes = 64 << 20, TimeSpan? flushInterval = null, TimeSpan? maxAdmissionWait = null)
+    private (IngestPipeline Pipeline, DuckDbStore Store) Create(string storeName, long maxPendingBytes = 64 << 20, TimeSpan? flushInterval = null, TimeSpan? maxAdmissionWait = null,
+        long walSegmentBytes = 64L << 20)
     {
         Directory.CreateDirectory(_dir);
         var store = new DuckDbStore(Path.Combine(_dir, storeName + ".duckdb"));
@@ -33,6 +34,7 @@ public sealed class IngestPipelineTests : IDisposable
             MaxPendingBytes = maxPendingBytes,
             FlushInterval = flushInterval ?? TimeSpan.FromMilliseconds(50),
             MaxAdmissionWait = maxAdmissionWait ?? TimeSpan.FromSeconds(2),
+            WalSegmentBytes = walSegmentBytes,
         };
         return (new IngestPipeline(store, options, NullLogger<IngestPipeline>.Instance), store);
     }
@@ -302,5 +304,40 @@ public sealed class IngestPipelineTests : IDisposable
         await b.StopAsync();
         await a.StopAsync();
         await storeA.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Settle_AfterIngest_StoreDurableLogTrimmedAndIngestGoesOn()
+    {
+        var (pipeline, store) = Create("a", walSegmentBytes: 4096);
+        await using var _ = store;
+        await pipeline.StartAsync(CancellationToken.None);
+        var traces = new List<TraceId>();
+        for (var i = 0; i < 40; i++)
+        {
+            var (request, traceId) = TraceOf(5);
+            Assert.Equal(IngestStatus.Accepted, (await pipeline.ExportTracesAsync(request.ToByteArray())).Status);
+            traces.Add(traceId);
+        }
+
+        Assert.Equal(5, (await WaitForTraceAsync(store, traces[^1], 5))?.Spans.Count);
+        // Stored but not yet durable (the store checkpoints after 256 MB or a minute): the log keeps every segment.
+        Assert.True(store.DurableCheckpoint < pipeline.StoredCheckpoint);
+        var segments = Directory.GetFiles(Path.Combine(_dir, "wal"), "*.wal").Length;
+        Assert.True(segments > 3, $"{segments} segments");
+
+        await pipeline.SettleAsync();
+
+        Assert.Equal(pipeline.StoredCheckpoint, store.DurableCheckpoint);
+        Assert.Single(Directory.GetFiles(Path.Combine(_dir, "wal"), "*.wal")); // only the one being written
+        foreach (var traceId in traces)
+        {
+            Assert.Equal(5, (await store.GetTraceAsync(traceId))?.Spans.Count);
+        }
+
+        var (after, afterId) = TraceOf(3);
+        Assert.Equal(IngestStatus.Accepted, (await pipeline.ExportTracesAsync(after.ToByteArray())).Status);
+        Assert.Equal(3, (await WaitForTraceAsync(store, afterId, 3))?.Spans.Count);
+        await pipeline.StopAsync();
     }
 }
