@@ -598,8 +598,10 @@ public sealed partial class DuckDbStore : ITelemetryStore
     /// <summary>
     /// Empties DuckDB's buffer pool by lowering its cap for a moment: DuckDB keeps what it read or wrote until the cap
     /// forces it out, so after a burst it held its full <see cref="MemoryLimit"/> for as long as Almanac ran. Queries
-    /// wait meanwhile (<see cref="_readGate"/>): under the lowered cap one could fail for want of memory. Blocks that
-    /// are not yet in the file would go to the temporary directory, which is why the caller flushes first.
+    /// wait the few milliseconds this takes (<see cref="_readGate"/>): DuckDB spills most operators to its temporary
+    /// directory under a low cap (a test running heavy queries alongside never saw one fail, gate or not), but not
+    /// every allocation can wait for disk. Blocks not yet in the file would go to the temporary directory too, which
+    /// is why the caller flushes first.
     /// </summary>
     public async Task ReleaseMemoryAsync(CancellationToken cancellationToken = default)
     {
