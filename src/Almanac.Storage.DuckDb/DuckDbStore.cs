@@ -615,16 +615,23 @@ public sealed partial class DuckDbStore : ITelemetryStore
                 _readGate.EnterWriteLock();
                 try
                 {
-                    Execute(Writer, $"SET memory_limit = '{ReleasedMemoryLimit}'");
-                }
-                catch (DuckDBException e)
-                {
-                    // Something it cannot evict: the cap stays as it was, and so does the memory.
-                    _logger?.LogDebug(e, "DuckDB kept its buffer pool");
+                    try
+                    {
+                        Execute(Writer, $"SET memory_limit = '{ReleasedMemoryLimit}'");
+                    }
+                    catch (DuckDBException e)
+                    {
+                        // Something it cannot evict: the cap stays as it was, and so does the memory.
+                        _logger?.LogDebug(e, "DuckDB kept its buffer pool");
+                    }
+                    finally
+                    {
+                        Execute(Writer, $"SET memory_limit = '{MemoryLimit}'");
+                    }
                 }
                 finally
                 {
-                    Execute(Writer, $"SET memory_limit = '{MemoryLimit}'");
+                    // Even if restoring the cap threw: a gate left shut would stop every query for good.
                     _readGate.ExitWriteLock();
                 }
             }, CancellationToken.None);
