@@ -269,7 +269,8 @@ public sealed partial class DuckDbStore
     /// </summary>
     private static List<int>? MatchingAttributeSets(DuckDBConnection connection, string needle)
     {
-        using var command = Command(connection, "SELECT id FROM attr_sets WHERE contains(text, $1) LIMIT 1001", needle);
+        const int MaxListed = 1000;
+        using var command = Command(connection, $"SELECT id FROM attr_sets WHERE contains(text, $1) LIMIT {MaxListed + 1}", needle);
         using var reader = command.ExecuteReader();
         var ids = new List<int>();
         while (reader.Read())
@@ -277,7 +278,7 @@ public sealed partial class DuckDbStore
             ids.Add(reader.GetInt32(0));
         }
 
-        return ids.Count > 1000 ? null : ids;
+        return ids.Count > MaxListed ? null : ids;
     }
 
     private static List<long> MatchingResources(DuckDBConnection connection, string key, string value)

@@ -509,11 +509,7 @@ internal sealed class SearchText
 
     private void AddEventType(byte type)
     {
-        if (_eventTypeCount == _eventTypes.Length)
-        {
-            Array.Resize(ref _eventTypes, _eventTypes.Length * 2);
-        }
-
+        Grow(ref _eventTypes, _eventTypeCount + 1);
         _eventTypes[_eventTypeCount++] = type;
     }
 
