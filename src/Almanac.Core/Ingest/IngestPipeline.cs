@@ -258,9 +258,15 @@ public sealed class IngestPipeline : IAsyncDisposable
             return;
         }
 
+        await MakeStoreDurableAsync(cancellationToken);
+        await _store.ReleaseMemoryAsync(cancellationToken);
+    }
+
+    /// <summary>Everything stored made durable now, and the log behind it deleted: nothing left that the store holds.</summary>
+    private async Task MakeStoreDurableAsync(CancellationToken cancellationToken)
+    {
         await _store.FlushAsync(cancellationToken);
         _wal!.DeleteBefore(_store.DurableCheckpoint);
-        await _store.ReleaseMemoryAsync(cancellationToken);
     }
 
     /// <summary>Stops accepting, lets queued appends finish, and writes everything acknowledged to the store.</summary>
@@ -285,8 +291,7 @@ public sealed class IngestPipeline : IAsyncDisposable
             try
             {
                 // Leaves no log behind that the store already holds durably: otherwise it stays until the next start.
-                await _store.FlushAsync();
-                _wal!.DeleteBefore(_store.DurableCheckpoint);
+                await MakeStoreDurableAsync(CancellationToken.None);
             }
             catch (Exception ex)
             {

@@ -111,7 +111,7 @@ internal sealed class QueryActivity
 
     public long Count => Interlocked.Read(ref _count);
 
-    public static bool Counts(PathString path) => !path.StartsWithSegments("/healthz") && !path.StartsWithSegments("/readyz");
+    private static bool Counts(PathString path) => !path.StartsWithSegments("/healthz") && !path.StartsWithSegments("/readyz");
 
     public void Saw(PathString path)
     {
