@@ -10,10 +10,19 @@ using OpenTelemetry.Proto.Resource.V1;
 using OpenTelemetry.Proto.Trace.V1;
 
 // Usage: StorageProbe [spans=1000000] [batch=10000] [directory=/tmp/almanac-probe] [all|duckdb|sqlite|file|search] [repeats]
-// (search: SearchProbe.cs, trace search with and without batch pruning)
+// (search: SearchProbe.cs, trace search with and without batch pruning; `StorageProbe stored …`: one search over
+// a data directory Almanac wrote)
 // Appends realistic spans (10-span traces, 8 services, HTTP/DB attributes, some events) and reports ingest rate,
 // bytes on disk per span, trace-by-id and attribute-search latency for DuckDB, and ingest/size/lookup for SQLite
 // and a plain length-prefixed protobuf file as comparison points.
+if (args is ["stored", var storedDirectory, ..])
+{
+    // `StorageProbe stored <data-dir> service key=value [repeats]`: one search over a data directory Almanac wrote
+    // (read from a copy, so the probe never changes it), timed, with the batches and spans it read.
+    await SearchProbe.TimeStoredAsync(storedDirectory, args[2], args[3], args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 30);
+    return;
+}
+
 var totalSpans = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1_000_000;
 var batchSize = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10_000;
 var directory = args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "almanac-probe");

@@ -101,6 +101,41 @@ internal static class SearchProbe
         }
     }
 
+    public static async Task TimeStoredAsync(string dataDirectory, string service, string pair, int repeats)
+    {
+        var copy = Path.Combine(Path.GetTempPath(), "almanac-probe-stored");
+        if (Directory.Exists(copy))
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+
+        Directory.CreateDirectory(copy);
+        File.Copy(Path.Combine(dataDirectory, "almanac.duckdb"), Path.Combine(copy, "almanac.duckdb"));
+        await using var store = new DuckDbStore(Path.Combine(copy, "almanac.duckdb"));
+        await store.InitializeAsync();
+        var (key, value) = pair.Split('=', 2) is [var k, var v] ? (k, v) : throw new ArgumentException("expected key=value", nameof(pair));
+        var query = new TraceQuery
+        {
+            ServiceName = service,
+            Attributes = [new(key, value)],
+            StartTimeMinUnixNano = 0,
+            StartTimeMaxUnixNano = long.MaxValue,
+            Limit = 20,
+        };
+        var found = await store.FindTraceIdsAsync(query);
+        var work = store.LastSearchWork;
+        var times = new List<double>();
+        for (var i = 0; i < repeats; i++)
+        {
+            var t = Stopwatch.StartNew();
+            await store.FindTraceIdsAsync(query);
+            times.Add(t.Elapsed.TotalMilliseconds);
+        }
+
+        Console.WriteLine($"{service} {pair}: {found.Count} traces, p50 {Pct(times, 50):F1} ms, p99 {Pct(times, 99):F1} ms; "
+            + $"read {work.Batches} batches / {work.Spans:N0} spans, {work.Lookups} summary lookups");
+    }
+
     private static void ReportBytes(string path, int totalSpans)
     {
         using var connection = new DuckDBConnection("Data Source=" + path);
@@ -133,17 +168,19 @@ internal static class SearchProbe
             textOnly = Math.Min(textOnly, t.Elapsed.TotalMilliseconds);
             var filter = new BatchFilter();
             filter.Begin();
+            filter.ReserveRows(batch.Count);
             t.Restart();
+            var seq = 0;
             foreach (var span in batch)
             {
                 text.Build(span.Span.Attributes, span.Span.Events, KeyId);
-                filter.AddSpan(span.ServiceName, Encoding.UTF8.GetBytes(span.ServiceName), span.Span.Name, Encoding.UTF8.GetBytes(span.Span.Name), 1,
+                filter.AddSpan(seq++, span.ServiceName, Encoding.UTF8.GetBytes(span.ServiceName), span.Span.Name, Encoding.UTF8.GetBytes(span.Span.Name), 1,
                     span.StartTimeUnixNano, span.DurationNanos, text);
             }
 
             var built = filter.BuildFilter();
             withFilter = Math.Min(withFilter, t.Elapsed.TotalMilliseconds);
-            if (built.Length == 0)
+            if (built.Count == 0)
             {
                 throw new InvalidOperationException("empty filter");
             }

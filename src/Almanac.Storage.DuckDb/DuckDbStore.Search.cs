@@ -27,6 +27,12 @@ public sealed partial class DuckDbStore
     /// </summary>
     private const int TraceLookupChunk = 32;
 
+    /// <summary>
+    /// Runs of admitted filter blocks past which a batch is read whole: each run is a branch of the statement, and a
+    /// value in many scattered blocks (a mid-cardinality one) gains little from skipping the gaps between them.
+    /// </summary>
+    private const int MaxRunsPerBatch = 4;
+
     private readonly SpanBatches _spanBatches = new();
 
     private void LoadBatches(DuckDBConnection connection)
@@ -56,7 +62,7 @@ public sealed partial class DuckDbStore
     internal Task<IReadOnlyList<TraceId>> FindTraceIdsUnprunedAsync(TraceQuery query, CancellationToken cancellationToken = default) =>
         Read<IReadOnlyList<TraceId>>(connection => FindTraceIds(connection, query, prune: false), cancellationToken);
 
-    /// <summary>Batches, spans and summary lookups the last pruned search read (for the benchmark's report).</summary>
+    /// <summary>Batches, rows (at most) and summary lookups the last pruned search read (for the benchmark's report).</summary>
     internal (int Batches, long Spans, int Lookups) LastSearchWork { get; private set; }
 
     private List<TraceId> FindTraceIds(DuckDBConnection connection, TraceQuery query, bool prune)
@@ -153,38 +159,41 @@ public sealed partial class DuckDbStore
             return ids;
         }
 
-        var candidates = Candidates(query, required);
+        var candidates = Candidates(_spanBatches.Snapshot, query, required);
         var best = new TopTraces(query.Limit);
-        var (batchesRead, spansRead, lookups) = (0, 0L, 0);
+        var (batchesRead, rowsRead, lookups) = (0, 0L, 0);
         var next = 0;
-        var chunkSpans = (long)FirstChunkBatches * _batchFilter.GroupSize;
-        while (next < candidates.Count && !best.Beats(candidates[next].MaxStart))
+        var chunkRows = (long)FirstChunkBatches * _batchFilter.GroupSize;
+        while (next < candidates.Count && !best.Beats(candidates[next].Batch.MaxStart))
         {
-            // The next group: newest batches first, up to chunkSpans spans (at least one batch).
-            var chunk = new List<SpanBatchInfo>();
-            long spans = 0;
-            while (next < candidates.Count && (chunk.Count == 0 || spans + candidates[next].Spans <= chunkSpans)
-                   && !best.Beats(candidates[next].MaxStart))
+            // The next group: newest batches first, up to chunkRows rows to read (at least one batch).
+            var chunk = new List<Candidate>();
+            long rows = 0;
+            while (next < candidates.Count && (chunk.Count == 0 || rows + candidates[next].Rows <= chunkRows)
+                   && !best.Beats(candidates[next].Batch.MaxStart))
             {
-                spans += candidates[next].Spans;
+                rows += candidates[next].Rows;
                 chunk.Add(candidates[next++]);
             }
 
-            chunkSpans *= 2;
+            chunkRows *= 2;
             batchesRead += chunk.Count;
-            spansRead += spans;
+            rowsRead += rows;
             lookups += ReadChunk(connection, where.ToString(), parameters, query, chunk, best);
         }
 
-        LastSearchWork = (batchesRead, spansRead, lookups);
+        LastSearchWork = (batchesRead, rowsRead, lookups);
         return best.Ordered();
     }
 
-    /// <summary>The batches that may hold a matching span, newest (by latest span start) first.</summary>
-    private List<SpanBatchInfo> Candidates(TraceQuery query, List<ulong[]> required)
+    /// <summary>
+    /// The batches that may hold a matching span, newest (by latest span start) first, each with the runs of rows
+    /// (by <c>seq</c>) whose filter blocks admit the query, or none when the whole batch is to be read.
+    /// </summary>
+    private static List<Candidate> Candidates(SpanBatchInfo[] batches, TraceQuery query, List<ulong[]> required)
     {
-        var candidates = new List<SpanBatchInfo>();
-        foreach (var batch in _spanBatches.Snapshot)
+        var candidates = new List<Candidate>();
+        foreach (var batch in batches)
         {
             if (batch.MaxStart < query.StartTimeMinUnixNano || batch.MinStart > query.StartTimeMaxUnixNano
                 || (query.DurationMinNanos is { } min && batch.MaxDuration < min))
@@ -192,34 +201,77 @@ public sealed partial class DuckDbStore
                 continue;
             }
 
-            var admitted = true;
-            foreach (var anyOf in required)
+            var filter = batch.Filter;
+            if (required.Count == 0)
             {
-                var found = false;
-                foreach (var item in anyOf)
+                candidates.Add(new Candidate(batch, null, batch.Spans));
+                continue;
+            }
+
+            List<(int From, int To)>? runs = null;
+            var admitted = 0;
+            for (var block = 0; block < filter.Count; block++)
+            {
+                if (!Admits(filter, block, required))
                 {
-                    if (BatchFilter.MayContain(batch.Filter, item))
-                    {
-                        found = true;
-                        break;
-                    }
+                    continue;
                 }
 
-                if (!found)
+                admitted++;
+                if (filter.BlockRows > 0)
                 {
-                    admitted = false;
+                    // In longs: a damaged file's block size must not wrap a range around.
+                    var from = (int)Math.Min(int.MaxValue, (long)block * filter.BlockRows);
+                    var to = (int)Math.Min(int.MaxValue, (long)from + filter.BlockRows - 1);
+                    runs ??= [];
+                    if (runs.Count > 0 && runs[^1].To == from - 1)
+                    {
+                        runs[^1] = (runs[^1].From, to);
+                    }
+                    else
+                    {
+                        runs.Add((from, to));
+                    }
+                }
+            }
+
+            if (admitted == 0)
+            {
+                continue;
+            }
+
+            // Past a few runs, one read of the whole batch costs less than a statement branch per run.
+            candidates.Add(runs is null || admitted == filter.Count || runs.Count > MaxRunsPerBatch
+                ? new Candidate(batch, null, batch.Spans)
+                : new Candidate(batch, runs, Math.Min(batch.Spans, (long)admitted * filter.BlockRows)));
+        }
+
+        candidates.Sort((a, b) => b.Batch.MaxStart.CompareTo(a.Batch.MaxStart));
+        return candidates;
+    }
+
+    /// <summary>Whether the block's filter may hold, for every filter of the query, one of its items.</summary>
+    private static bool Admits(BlockFilters filter, int block, List<ulong[]> required)
+    {
+        foreach (var anyOf in required)
+        {
+            var found = false;
+            foreach (var item in anyOf)
+            {
+                if (filter.MayContain(block, item))
+                {
+                    found = true;
                     break;
                 }
             }
 
-            if (admitted)
+            if (!found)
             {
-                candidates.Add(batch);
+                return false;
             }
         }
 
-        candidates.Sort((a, b) => b.MaxStart.CompareTo(a.MaxStart));
-        return candidates;
+        return true;
     }
 
     /// <summary>
@@ -227,14 +279,26 @@ public sealed partial class DuckDbStore
     /// (an upper bound of the trace's start), then the trace starts from the summaries, best bounds first, until no
     /// remaining trace can enter the top. Returns the number of summary lookups.
     /// </summary>
-    private int ReadChunk(DuckDBConnection connection, string where, SqlParameters parameters, TraceQuery query, List<SpanBatchInfo> chunk, TopTraces best)
+    private int ReadChunk(DuckDBConnection connection, string where, SqlParameters parameters, TraceQuery query, List<Candidate> chunk, TopTraces best)
     {
+        var (low, high) = (query.StartTimeMinUnixNano, query.StartTimeMaxUnixNano);
+        var runs = BatchRuns(chunk.Where(c => c.SeqRuns is null).Select(c => c.Batch).ToList(), startRange: true, low, high);
+        foreach (var candidate in chunk)
+        {
+            foreach (var (from, to) in candidate.SeqRuns ?? [])
+            {
+                var batch = candidate.Batch;
+                runs.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"batch = {batch.Batch} AND seq BETWEEN {from} AND {to} AND {StartRange(batch.MinStart, batch.MaxStart, low, high)}"));
+            }
+        }
+
         var sql = new StringBuilder("SELECT trace_id, max(start_ns) AS bound FROM (")
-            .AppendJoin(" UNION ALL ", BatchRuns(chunk, startRange: true, query.StartTimeMinUnixNano, query.StartTimeMaxUnixNano)
-                .Select(run => "SELECT trace_id, start_ns FROM spans WHERE " + where + " AND " + run));
+            .AppendJoin(" UNION ALL ", runs.Select(run => "SELECT trace_id, start_ns FROM spans WHERE " + where + " AND " + run));
         sql.Append(") GROUP BY trace_id");
 
         var found = new List<(TraceId Id, long Bound)>();
+
         using (var command = Command(connection, sql.ToString(), parameters.ToArray()))
         using (var reader = command.ExecuteReader())
         {
@@ -293,6 +357,9 @@ public sealed partial class DuckDbStore
 
         return ids;
     }
+
+    /// <summary>A batch a search reads: the runs of rows (inclusive <c>seq</c> ranges) its filter blocks admit, or null for all of it.</summary>
+    private sealed record Candidate(SpanBatchInfo Batch, List<(int From, int To)>? SeqRuns, long Rows);
 
     /// <summary>The best <c>limit</c> traces so far, in the order search answers: start descending, then trace id.</summary>
     private sealed class TopTraces

@@ -468,7 +468,7 @@ public sealed partial class DuckDbStore
             .AppendValue((IEnumerable<long>)_codec.EventTimes)
             .AppendValue((int?)_batchFilter.Batch)
             .EndRow();
-        _batchFilter.AddSpan(service, serviceUtf8, name, nameUtf8, resource.Id, start, duration, _searchText);
+        _batchFilter.AddSpan(place.Seq, service, serviceUtf8, name, nameUtf8, resource.Id, start, duration, _searchText);
         state.AddToTrace(traceId, start, end, parentId.IsEmpty, service, name, statusCode == (int)Status.Types.StatusCode.Error);
     }
 

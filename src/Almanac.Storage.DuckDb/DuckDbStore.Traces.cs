@@ -70,8 +70,7 @@ public sealed partial class DuckDbStore
                     max = Math.Max(max, sorted[k].MaxStart);
                 }
 
-                run.Append(" AND start_ns BETWEEN ").Append(Math.Max(low, min).ToString(CultureInfo.InvariantCulture))
-                    .Append(" AND ").Append(Math.Min(high, max).ToString(CultureInfo.InvariantCulture));
+                run.Append(" AND ").Append(StartRange(min, max, low, high));
             }
 
             runs.Add(run.ToString());
@@ -80,6 +79,10 @@ public sealed partial class DuckDbStore
 
         return runs;
     }
+
+    /// <summary>A span-row predicate on start times: the batch's range clipped to the query's.</summary>
+    private static string StartRange(long batchMin, long batchMax, long low, long high) =>
+        string.Create(CultureInfo.InvariantCulture, $"start_ns BETWEEN {Math.Max(low, batchMin)} AND {Math.Min(high, batchMax)}");
 
     /// <summary>
     /// A statement reading <paramref name="columns"/> of the traces' parts from the batches their filters admit, one

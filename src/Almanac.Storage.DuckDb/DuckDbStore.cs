@@ -108,13 +108,13 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
     /// <summary>
     /// Lets tests checkpoint after every batch (or never) instead of after 256 MB of requests, close search
-    /// batches after a few spans instead of <see cref="BatchFilter.GroupSpans"/>, and learn common attribute keys
-    /// from the first span instead of thousands.
+    /// batches after a few spans instead of <see cref="BatchFilter.GroupSpans"/>, filter blocks of a few rows instead
+    /// of <see cref="BatchFilter.BlockRows"/>, and learn common attribute keys from the first span instead of thousands.
     /// </summary>
     internal DuckDbStore(string databaseFilePath, ILogger<DuckDbStore>? logger, long checkpointBytes, int batchGroupSpans = BatchFilter.GroupSpans,
-        AttributeSets.Options? attributeSets = null)
+        AttributeSets.Options? attributeSets = null, int filterBlockRows = BatchFilter.BlockRows)
     {
-        _batchFilter = new BatchFilter(batchGroupSpans);
+        _batchFilter = new BatchFilter(batchGroupSpans, filterBlockRows);
         _attributeSets = new AttributeSets(attributeSets);
         _checkpointBytes = checkpointBytes;
         _databaseFilePath = databaseFilePath;
@@ -143,8 +143,13 @@ public sealed partial class DuckDbStore : ITelemetryStore
         // Almanac hold gigabytes. A fixed cap keeps one binary on a laptop or a small VM predictable; operators that
         // need more memory spill to the database's .tmp directory instead of failing.
         Execute(_writer, $"SET memory_limit = '{MemoryLimit}'");
-        CheckSchemaVersion(_writer);
+        var stored = CheckSchemaVersion(_writer);
         Execute(_writer, Schema.Create);
+        if (stored == Schema.UpgradableVersion)
+        {
+            UpgradeFromLayout7(_writer);
+        }
+
         Execute(_writer, "INSERT INTO schema_version SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM schema_version)", Schema.Version);
         LoadIdMaps(_writer);
         LoadBatches(_writer);
@@ -169,10 +174,10 @@ public sealed partial class DuckDbStore : ITelemetryStore
 
     /// <summary>
     /// A file written with another layout is refused with a message that says what to do, rather than failing on
-    /// the first batch. There is no migration from an older layout (all pre-release): its spans stay readable only by
-    /// the Almanac that wrote them.
+    /// the first batch; returns the file's layout (this one's for a new file). Only layout 7 is converted
+    /// (<see cref="UpgradeFromLayout7"/>); the older ones (all pre-release) stay readable only by the Almanac that wrote them.
     /// </summary>
-    private void CheckSchemaVersion(DuckDBConnection connection)
+    private int CheckSchemaVersion(DuckDBConnection connection)
     {
         using var tables = Command(connection,
             $"SELECT count(*) FILTER (table_name = 'spans'), count(*) FILTER (table_name = 'schema_version') FROM duckdb_tables() WHERE database_name = '{Catalog}' AND schema_name = 'main'");
@@ -182,7 +187,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         var hasVersion = reader.GetInt64(1) > 0;
         if (!hasSpans)
         {
-            return;
+            return Schema.Version;
         }
 
         var version = 1;
@@ -192,12 +197,44 @@ public sealed partial class DuckDbStore : ITelemetryStore
             version = command.ExecuteScalar() is int v ? v : Schema.Version;
         }
 
-        if (version != Schema.Version)
+        if (version != Schema.Version && version != Schema.UpgradableVersion)
         {
             throw new InvalidDataException(
                 $"The database {_databaseFilePath} has storage layout {version}, but this Almanac reads layout {Schema.Version}. "
                 + "Move that data directory away (or delete it) or choose another --data-dir; this version cannot read or convert it.");
         }
+
+        return version;
+    }
+
+    /// <summary>
+    /// Layout 7 differs only in the search filters' form: one filter per batch, which becomes a one-block filter that
+    /// covers the whole batch (<see cref="BlockFilters.WholeBatch"/>), so its spans are searched as before. One
+    /// transaction, so a crash leaves layout 7 to convert again; the layout number goes up with it, and an older
+    /// Almanac then refuses the file instead of misreading the new filters.
+    /// </summary>
+    private void UpgradeFromLayout7(DuckDBConnection connection)
+    {
+        using var transaction = connection.BeginTransaction();
+        var filters = new List<(int Batch, byte[] Filter)>();
+        using (var command = Command(connection, "SELECT batch, filter FROM span_batches"))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                filters.Add((reader.GetInt32(0), ReadBytes(reader, 1)));
+            }
+        }
+
+        foreach (var (batch, filter) in filters)
+        {
+            Execute(connection, "UPDATE span_batches SET filter = $1 WHERE batch = $2", BlockFilters.WholeBatch(filter).Bytes, batch);
+        }
+
+        Execute(connection, "UPDATE schema_version SET version = $1", Schema.Version);
+        transaction.Commit();
+        _logger?.LogInformation("Converted {Path} from storage layout {Old} to {New} ({Batches} search filters)", _databaseFilePath,
+            Schema.UpgradableVersion, Schema.Version, filters.Count);
     }
 
     /// <summary>The writer hands out resource, scope and key ids in order, so it needs those already stored.</summary>

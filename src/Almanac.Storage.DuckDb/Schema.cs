@@ -56,7 +56,8 @@ internal static class Schema
             max_start_ns    BIGINT  NOT NULL,
             max_duration_ns BIGINT  NOT NULL,
             spans           INTEGER NOT NULL,
-            filter          BLOB    NOT NULL,  -- split-block Bloom filter: attribute pairs, services, operations, resources
+            -- Split-block Bloom filters per block of rows (BlockFilters): attribute pairs, services, operations, resources.
+            filter          BLOB    NOT NULL,
             trace_filter    BLOB    NOT NULL   -- the same kind of filter over the batch's trace ids (trace by id)
         );
 
@@ -207,9 +208,13 @@ internal static class Schema
     /// 4: spans.batch and span_batches, what search prunes on (ADR 0004); 5: trace_parts and the batches' trace-id
     /// filters instead of the upserted, primary-keyed traces table (ADR 0005); 6: parents as in-batch row references
     /// (spans.parent_offset and seq) and attribute sets (spans.attr_set, attr_sets), ADR 0008; 7: trace parts' times
-    /// as offsets from their start, and events' times in spans.event_times.
+    /// as offsets from their start, and events' times in spans.event_times; 8: search filters per block of rows
+    /// (span_batches.filter as <see cref="BlockFilters"/>, ADR 0009).
     /// </summary>
-    public const int Version = 7;
+    public const int Version = 8;
+
+    /// <summary>The one older layout a start converts (<see cref="DuckDbStore"/>'s UpgradeFromLayout7): only its filters' form differs.</summary>
+    public const int UpgradableVersion = 7;
 
     /// <summary>
     /// One attribute filter against a span row: its search text or its attribute set contains the needle (<see cref="SearchText.Needle"/>).

@@ -28,6 +28,28 @@ public sealed class DuckDbOneBatchPerWriteStoreTests : StoreContractTests
     }
 }
 
+/// <summary>
+/// The whole contract again with filter blocks of two rows in groups of up to 64 spans, so searches read runs of
+/// rows within batches (the default block is 8,192 rows, more than any contract write).
+/// </summary>
+public sealed class DuckDbSmallFilterBlocksStoreTests : StoreContractTests
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("almanac-duckdb-blocks-").FullName;
+
+    private string DatabasePath => Path.Combine(_directory, "spans.duckdb");
+
+    protected override Task<ITelemetryStore> CreateStoreAsync() =>
+        Task.FromResult<ITelemetryStore>(new DuckDbStore(DatabasePath, null, 64L * 1024 * 1024, batchGroupSpans: 64, filterBlockRows: 2));
+
+    protected override Task<ITelemetryStore> ReopenStoreAsync() => CreateStoreAsync();
+
+    protected override Task CleanUpAsync()
+    {
+        Directory.Delete(_directory, recursive: true);
+        return Task.CompletedTask;
+    }
+}
+
 /// <summary>DuckDB-specific: the pruned search answers exactly what a scan of every span answers.</summary>
 public sealed class DuckDbSearchPruningTests : IAsyncLifetime
 {
@@ -45,13 +67,17 @@ public sealed class DuckDbSearchPruningTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    [Fact]
-    public async Task FindTraceIds_ManySmallBatchesWithInterleavedTimes_EqualsFullScan()
+    /// <param name="blockRows">Filter blocks per batch: the default is one per batch here (25-span batches); 4 rows
+    /// make each batch several blocks, so searches read runs of rows within batches.</param>
+    [Theory]
+    [InlineData(BatchFilter.BlockRows)]
+    [InlineData(4)]
+    public async Task FindTraceIds_ManySmallBatchesWithInterleavedTimes_EqualsFullScan(int blockRows)
     {
         var random = new Random(1234);
         var queries = new List<TraceQuery>();
         var skipped = 0;
-        await using (var store = new DuckDbStore(DatabasePath, null, 64L * 1024 * 1024, batchGroupSpans: 25))
+        await using (var store = new DuckDbStore(DatabasePath, null, 64L * 1024 * 1024, batchGroupSpans: 25, filterBlockRows: blockRows))
         {
             await store.InitializeAsync();
             // 120 writes of 3..30 spans; each trace's spans land in up to three writes, starts jittered over ±2 s of
@@ -173,7 +199,7 @@ public sealed class DuckDbSearchPruningTests : IAsyncLifetime
         }
 
         // After a restart the filters come from the database file.
-        await using var reopened = new DuckDbStore(DatabasePath, null, 64L * 1024 * 1024, batchGroupSpans: 25);
+        await using var reopened = new DuckDbStore(DatabasePath, null, 64L * 1024 * 1024, batchGroupSpans: 25, filterBlockRows: blockRows);
         await reopened.InitializeAsync();
         foreach (var query in queries)
         {
@@ -181,6 +207,53 @@ public sealed class DuckDbSearchPruningTests : IAsyncLifetime
         }
 
         Assert.NotEmpty(await reopened.FindTraceIdsAsync(new TraceQuery { Attributes = [new("status", "500")] }));
+    }
+
+    [Fact]
+    public async Task FindTraceIds_ValueInOneBlockOfABigBatch_ReadsThatBlockOnly()
+    {
+        // One write of 400 spans (one batch), blocks of 50 rows: the user is on one span, in one block.
+        var spans = new List<SpanData>();
+        var rare = NewTraceId();
+        for (var i = 0; i < 400; i++)
+        {
+            var traceId = i == 237 ? rare : NewTraceId();
+            spans.Add(ToSpanData(
+                CreateSpan(traceId, name: "GET", startUnixNano: BaseTimeUnixNano + (i * Ms), durationNanos: Ms,
+                    attributes: [Attr("user", i == 237 ? "u-rare" : "u" + i), Attr("status", i % 10 == 0 ? 500 : 200)]),
+                CreateResource("api")));
+        }
+
+        await using var store = new DuckDbStore(DatabasePath, null, 64L * 1024 * 1024, batchGroupSpans: 1_000, filterBlockRows: 50);
+        await store.InitializeAsync();
+        await store.WriteAsync(new TelemetryBatch(spans, 1));
+
+        var rareQuery = new TraceQuery { ServiceName = "api", Attributes = [new("user", "u-rare")] };
+        Assert.Equal([rare], await store.FindTraceIdsAsync(rareQuery));
+        Assert.Equal((1, 50L), (store.LastSearchWork.Batches, store.LastSearchWork.Spans));
+
+        // A value every block holds reads the batch whole, and finds what the full scan finds.
+        var common = new TraceQuery { ServiceName = "api", Attributes = [new("status", "500")], Limit = 100 };
+        var found = await store.FindTraceIdsAsync(common);
+        Assert.Equal(40, found.Count);
+        Assert.Equal(await store.FindTraceIdsUnprunedAsync(common), found);
+        Assert.Equal(400L, store.LastSearchWork.Spans);
+    }
+
+    [Fact]
+    public void BlockFilters_RoundTripAndRefuseDamagedBytes()
+    {
+        var first = BatchFilter.Build([1UL, 2UL], bitsPerItem: 10);
+        var second = BatchFilter.Build([3UL << 40], bitsPerItem: 10);
+        var decoded = BlockFilters.Decode(BlockFilters.Encode(8_192, [first, second]).Bytes);
+
+        Assert.Equal((8_192, 2), (decoded.BlockRows, decoded.Count));
+        Assert.True(decoded.MayContain(0, 2UL));
+        Assert.True(decoded.MayContain(1, 3UL << 40));
+        Assert.Throws<InvalidDataException>(() => BlockFilters.Decode([1, 0, 0]));
+        var damaged = BlockFilters.Encode(8_192, [first, second]).Bytes;
+        damaged[12] = 0xFF; // the second block's end beyond the bytes there are
+        Assert.Throws<InvalidDataException>(() => BlockFilters.Decode(damaged));
     }
 
     [Fact]

@@ -58,7 +58,7 @@ public sealed class DuckDbStorageLayoutTests : IDisposable
         await using var store = new DuckDbStore(DatabasePath);
         var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.InitializeAsync());
 
-        Assert.Contains($"layout {layout}, but this Almanac reads layout 7", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"layout {layout}, but this Almanac reads layout 8", error.Message, StringComparison.Ordinal);
         Assert.Contains("--data-dir", error.Message, StringComparison.Ordinal);
     }
 
@@ -82,6 +82,76 @@ public sealed class DuckDbStorageLayoutTests : IDisposable
             Assert.Equal("a", ServiceNameOf((await store.GetTraceAsync(first))!.Spans[0]));
             Assert.Equal("b", ServiceNameOf((await store.GetTraceAsync(second))!.Spans[0]));
         }
+    }
+
+    /// <summary>
+    /// Layout 7 kept one search filter per batch; a start converts the file (ADR 0009) instead of refusing it, and
+    /// its spans stay searchable next to new ones.
+    /// </summary>
+    [Fact]
+    public async Task Initialize_FileFromLayout7_ConvertsItAndKeepsItSearchable()
+    {
+        var old = NewTraceId();
+        await using (var store = new DuckDbStore(DatabasePath, null, 64L * 1024 * 1024, filterBlockRows: int.MaxValue))
+        {
+            await store.InitializeAsync();
+            await store.WriteAsync(new TelemetryBatch([ToSpanData(CreateSpan(old, attributes: [Attr("user", "u-old")]), CreateResource("a"))], 1));
+        }
+
+        // What layout 7 stored: the batch's single Bloom filter, without the block header, and version 7.
+        using (var connection = new DuckDBConnection("Data Source=" + DatabasePath))
+        {
+            connection.Open();
+            using var read = connection.CreateCommand();
+            read.CommandText = "SELECT batch, filter FROM span_batches";
+            var rows = new List<(int Batch, byte[] Filter)>();
+            using (var reader = read.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    using var stream = reader.GetStream(1);
+                    using var copy = new MemoryStream();
+                    stream.CopyTo(copy);
+                    rows.Add((reader.GetInt32(0), copy.ToArray()[12..]));
+                }
+            }
+
+            foreach (var (batch, filter) in rows)
+            {
+                using var write = connection.CreateCommand();
+                write.CommandText = "UPDATE span_batches SET filter = $1 WHERE batch = $2";
+                write.Parameters.Add(new DuckDBParameter(filter));
+                write.Parameters.Add(new DuckDBParameter(batch));
+                write.ExecuteNonQuery();
+            }
+
+            using var version = connection.CreateCommand();
+            version.CommandText = "UPDATE schema_version SET version = 7";
+            version.ExecuteNonQuery();
+        }
+
+        var added = NewTraceId();
+        await using (var store = new DuckDbStore(DatabasePath))
+        {
+            await store.InitializeAsync();
+            await store.WriteAsync(new TelemetryBatch([ToSpanData(CreateSpan(added, attributes: [Attr("user", "u-new")]), CreateResource("a"))], 2));
+            Assert.Equal([old], await store.FindTraceIdsAsync(new TraceQuery { ServiceName = "a", Attributes = [new("user", "u-old")] }));
+            Assert.Equal([added], await store.FindTraceIdsAsync(new TraceQuery { ServiceName = "a", Attributes = [new("user", "u-new")] }));
+            Assert.Empty(await store.FindTraceIdsAsync(new TraceQuery { ServiceName = "a", Attributes = [new("user", "u-none")] }));
+        }
+
+        // Converted once: the file is layout 8 now, and opens again as such.
+        using (var connection = new DuckDBConnection("Data Source=" + DatabasePath))
+        {
+            connection.Open();
+            using var version = connection.CreateCommand();
+            version.CommandText = "SELECT version FROM schema_version";
+            Assert.Equal(8, version.ExecuteScalar());
+        }
+
+        await using var reopened = new DuckDbStore(DatabasePath);
+        await reopened.InitializeAsync();
+        Assert.Equal([old], await reopened.FindTraceIdsAsync(new TraceQuery { ServiceName = "a", Attributes = [new("user", "u-old")] }));
     }
 
     private static string ServiceNameOf(Almanac.Core.Model.SpanData span) =>
