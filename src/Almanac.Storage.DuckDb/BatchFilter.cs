@@ -8,10 +8,11 @@ namespace Almanac.Storage.DuckDb;
 /// <summary>
 /// What trace search prunes on (ADR 0004): spans are written in numbered batches (the <c>batch</c> column of
 /// <c>spans</c>, constant within a batch so it costs next to nothing and zone maps skip on it), and each batch has a
-/// row in <c>span_batches</c> with its start-time range, longest duration, span count and a split-block Bloom filter
-/// over what searches ask for: every span and event attribute pair (exactly as <see cref="SearchText"/> spells it),
-/// service names, operation names and resource ids. A search reads only the batches whose filter may hold every
-/// pair it asks for, newest first, and stops once no further batch can beat the traces it already has. A second
+/// row in <c>span_batches</c> with its start-time range, longest duration, span count and split-block Bloom filters,
+/// one per block of <see cref="BlockRows"/> rows (ADR 0009), over what searches ask for: every span and event attribute
+/// pair (exactly as <see cref="SearchText"/> spells it), service names, operation names and resource ids. A search
+/// reads only the blocks whose filter may hold every pair it asks for, newest batch first, and stops once no further
+/// batch can beat the traces it already has. A second
 /// filter per batch holds its trace ids: trace by id and trace summaries read only the batches it admits (ADR 0005).
 /// <para>
 /// A batch is one or more consecutive writes: small writes (a quiet system flushes a few spans every 200 ms) are
