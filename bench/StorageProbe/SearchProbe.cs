@@ -133,7 +133,36 @@ internal static class SearchProbe
         }
 
         Console.WriteLine($"{service} {pair}: {found.Count} traces, p50 {Pct(times, 50):F1} ms, p99 {Pct(times, 99):F1} ms; "
-            + $"read {work.Batches} batches / {work.Spans:N0} spans, {work.Lookups} summary lookups");
+            + $"read {work.Batches} batches / {work.Spans:N0} rows, {work.Lookups} summary lookups");
+
+        // Then what the search endpoint does next: read the traces found, together and (as a backend without
+        // GetTracesAsync of its own does) one by one, as many at a time as there are processors.
+        var together = new List<double>();
+        var oneByOne = new List<double>();
+        for (var i = 0; i < repeats; i++)
+        {
+            // Alternating which goes first, so neither always finds the other's pages in the cache.
+            for (var order = 0; order < 2; order++)
+            {
+                var t = Stopwatch.StartNew();
+                if ((i + order) % 2 == 0)
+                {
+                    await store.GetTracesAsync(found);
+                    together.Add(t.Elapsed.TotalMilliseconds);
+                }
+                else
+                {
+                    var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount };
+                    await Parallel.ForEachAsync(found, options, async (id, token) => await store.GetTraceAsync(id, token));
+                    oneByOne.Add(t.Elapsed.TotalMilliseconds);
+                }
+            }
+        }
+
+        Console.WriteLine($"reading those traces: together p50 {Pct(together, 50):F1} / p99 {Pct(together, 99):F1} ms, "
+            + $"one by one p50 {Pct(oneByOne, 50):F1} / p99 {Pct(oneByOne, 99):F1} ms; sorted: "
+            + string.Join(" ", together.Order().Select(x => x.ToString("F0", CultureInfo.InvariantCulture))) + " | "
+            + string.Join(" ", oneByOne.Order().Select(x => x.ToString("F0", CultureInfo.InvariantCulture))));
     }
 
     private static void ReportBytes(string path, int totalSpans)

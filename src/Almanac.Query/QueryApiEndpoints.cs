@@ -94,7 +94,7 @@ public static class QueryApiEndpoints
         else
         {
             var ids = await Reader(context).FindTraceIdsAsync(request.Query, ct);
-            traces.AddRange(await GetTracesAsync(Reader(context), ids, ct));
+            traces.AddRange(await Reader(context).GetTracesAsync(ids, ct));
         }
 
         return (StatusCodes.Status200OK, w => JaegerResponses.WriteTraces(w, traces, missing));
@@ -154,7 +154,7 @@ public static class QueryApiEndpoints
     {
         var query = ApiV3QueryParser.ParseFindTraces(context.Request.Query);
         var ids = await Reader(context).FindTraceIdsAsync(query, ct);
-        var traces = await GetTracesAsync(Reader(context), ids, ct);
+        var traces = await Reader(context).GetTracesAsync(ids, ct);
 
         // Jaeger's gateway answers an empty search with 404 "No traces found"; clients rely on that.
         if (traces.Count == 0)
@@ -237,19 +237,6 @@ public static class QueryApiEndpoints
 
     private static Task RunV3(HttpContext context, V3Handler handler) =>
         RunAsync(context, handler, ApiV3Responses.WriteError);
-
-    /// <summary>
-    /// A search result's traces, in its order, read a few at a time: each is a read of its own (a few milliseconds),
-    /// so twenty one after another were most of a search's time. A trace deleted by retention between the search
-    /// and the read simply drops out.
-    /// </summary>
-    private static async Task<List<TraceData>> GetTracesAsync(ISpanReader reader, IReadOnlyList<TraceId> ids, CancellationToken ct)
-    {
-        var traces = new TraceData?[ids.Count];
-        var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct };
-        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), options, async (i, token) => traces[i] = await reader.GetTraceAsync(ids[i], token));
-        return [.. traces.OfType<TraceData>()];
-    }
 
     /// <summary>Resolved only once the parameters parsed, so a bad request is answered without touching storage.</summary>
     private static ISpanReader Reader(HttpContext context) => context.RequestServices.GetRequiredService<ISpanReader>();

@@ -763,51 +763,132 @@ public sealed partial class DuckDbStore : ITelemetryStore
     {
         // Only the batches whose trace filter may hold the trace are read; a trace none of them holds is answered
         // without touching the database.
-        var batches = BatchesHolding(_spanBatches.Snapshot, [traceId]);
-        if (batches.Count == 0)
-        {
-            return null;
-        }
+        var groups = TraceGroups(_spanBatches.Snapshot, [traceId]);
+        return groups.Count == 0 ? null : AssembleTraces(connection, ReadTraceRows(connection, groups[0])).GetValueOrDefault(traceId);
+    }, cancellationToken);
 
-        var id = Stored(traceId);
-        var rows = new List<TraceRow>();
-        using (var command = Command(connection, string.Join(" UNION ALL ", BatchRuns(batches, startRange: true).Select(run =>
-            "SELECT span_id, parent_span_id, name, start_ns, duration_ns, service, resource_id, scope_id, span_proto, kind, attrs, attr_types, "
-            + "batch, seq, parent_offset, attr_set, event_times FROM spans WHERE trace_id = $1 AND " + run)), id))
-        using (var reader = command.ExecuteReader())
+    /// <summary>
+    /// Several traces: one statement per group of traces that the same batches may hold, as many at a time as there are
+    /// processors. A search's traces often share a few batches, and then one statement reads them all (20 traces
+    /// from 3 batches: 6 ms instead of 16 one by one). Traces in batches of their own are read one by one, as before:
+    /// a statement with a UNION ALL branch per trace ran its scans one after another, 27 ms for 20 traces instead of
+    /// 20, and grouping traces that only share some of their batches measured slower too.
+    /// </summary>
+    public async Task<IReadOnlyList<TraceData>> GetTracesAsync(IReadOnlyList<TraceId> traceIds, CancellationToken cancellationToken = default)
+    {
+        var found = new System.Collections.Concurrent.ConcurrentDictionary<TraceId, TraceData>();
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(TraceGroups(_spanBatches.Snapshot, traceIds.Distinct()), options, async (group, token) => await Read(connection =>
         {
-            while (reader.Read())
+            foreach (var (id, trace) in AssembleTraces(connection, ReadTraceRows(connection, group)))
             {
-                rows.Add(new TraceRow(reader.GetFieldValue<ulong>(0), reader.GetFieldValue<ulong>(1), reader.GetString(2), reader.GetInt64(3),
-                    reader.GetInt64(4), reader.GetString(5), reader.GetInt64(6), reader.GetInt64(7), ReadBytes(reader, 8),
-                    reader.GetFieldValue<sbyte>(9), reader.GetString(10), reader.GetString(11), reader.GetInt32(12), reader.GetInt32(13),
-                    reader.GetInt32(14), reader.GetInt32(15), reader.GetFieldValue<List<long>>(16)));
+                found[id] = trace;
+            }
+
+            return true;
+        }, token));
+        return traceIds.Where(found.ContainsKey).Select(id => found[id]).ToList();
+    }
+
+    /// <summary>
+    /// The traces grouped by the batches whose trace filters may hold them; a trace no batch may hold is in no group
+    /// (it was never stored, or retention deleted it).
+    /// </summary>
+    private static List<TraceGroup> TraceGroups(SpanBatchInfo[] batches, IEnumerable<TraceId> traceIds)
+    {
+        var groups = new Dictionary<string, TraceGroup>(StringComparer.Ordinal);
+        foreach (var id in traceIds)
+        {
+            var holding = BatchesHolding(batches, [id]);
+            if (holding.Count == 0)
+            {
+                continue;
+            }
+
+            var key = string.Join(',', holding.Select(batch => batch.Batch));
+            if (groups.TryGetValue(key, out var group))
+            {
+                group.TraceIds.Add(id);
+            }
+            else
+            {
+                groups[key] = new TraceGroup([id], holding);
             }
         }
 
-        // A parent written in the same write is a row reference (batch, seq - parent_offset); retention turns the
-        // reference into the id before it deletes the parent's row (MaterializeParentsOf), so it always resolves.
-        var spanIdAt = new Dictionary<(int Batch, int Seq), ulong>(rows.Count);
-        foreach (var row in rows)
+        // A few traces are read faster one by one: DuckDB skips to one trace id in a batch's trace-ordered rows, not to
+        // a list of them (20 traces in batches of their own: 18 ms one per statement, 21–31 ms when the pairs that
+        // shared their batches were read together).
+        return [.. groups.Values.SelectMany(group => group.TraceIds.Count >= MinTracesPerGroup
+            ? [group]
+            : group.TraceIds.Select(id => new TraceGroup([id], group.Batches)))];
+    }
+
+    /// <summary>Traces in the same batches below which each is read by a statement of its own.</summary>
+    private const int MinTracesPerGroup = 4;
+
+    /// <summary>Traces that the same batches may hold.</summary>
+    private sealed record TraceGroup(List<TraceId> TraceIds, List<SpanBatchInfo> Batches);
+
+    /// <summary>The span rows of the group's traces, one UNION ALL branch per run of its batches.</summary>
+    private static List<(TraceId Id, TraceRow Row)> ReadTraceRows(DuckDBConnection connection, TraceGroup group)
+    {
+        var parameters = new SqlParameters();
+        var match = group.TraceIds.Count == 1
+            ? "trace_id = " + parameters.Add(Stored(group.TraceIds[0]))
+            : "trace_id IN (" + string.Join(", ", group.TraceIds.Select(id => parameters.Add(Stored(id)))) + ")";
+        var rows = new List<(TraceId Id, TraceRow Row)>();
+        using var command = Command(connection, string.Join(" UNION ALL ", BatchRuns(group.Batches, startRange: true).Select(run =>
+            "SELECT span_id, parent_span_id, name, start_ns, duration_ns, service, resource_id, scope_id, span_proto, kind, attrs, attr_types, "
+            + "batch, seq, parent_offset, attr_set, event_times, trace_id FROM spans WHERE " + match + " AND " + run)), parameters.ToArray());
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
         {
-            spanIdAt[(row.Batch, row.Seq)] = row.SpanId;
+            rows.Add((ReadTraceId(reader, 17), new TraceRow(reader.GetFieldValue<ulong>(0), reader.GetFieldValue<ulong>(1), reader.GetString(2),
+                reader.GetInt64(3), reader.GetInt64(4), reader.GetString(5), reader.GetInt64(6), reader.GetInt64(7), ReadBytes(reader, 8),
+                reader.GetFieldValue<sbyte>(9), reader.GetString(10), reader.GetString(11), reader.GetInt32(12), reader.GetInt32(13),
+                reader.GetInt32(14), reader.GetInt32(15), reader.GetFieldValue<List<long>>(16))));
         }
 
-        var result = new List<SpanData>(rows.Count);
+        return rows;
+    }
+
+    /// <summary>The traces the rows make up, each row resolved to a span (parent, resource, scope, attributes).</summary>
+    private Dictionary<TraceId, TraceData> AssembleTraces(DuckDBConnection connection, IEnumerable<(TraceId Id, TraceRow Row)> rows)
+    {
+        var traces = new Dictionary<TraceId, TraceData>();
         Func<int, string> keyOf = id => KeyName(connection, id);
-        foreach (var row in rows)
+        foreach (var trace in rows.GroupBy(row => row.Id, row => row.Row))
         {
-            var parentId = row.ParentOffset == 0 ? row.ParentSpanId : spanIdAt.GetValueOrDefault((row.Batch, row.Seq - row.ParentOffset));
-            var resource = GetResource(connection, row.ResourceId);
-            var scope = GetScope(connection, row.ScopeId);
-            var span = SpanCodec.Decode(row.Proto, traceId, row.SpanId, parentId, row.Name, row.Start, row.Duration, row.Kind, row.Attrs,
-                AttributeSetText(connection, row.AttrSet), row.AttrTypes, row.EventTimes, keyOf);
-            result.Add(new SpanData(traceId, new SpanId(row.SpanId), new SpanId(parentId), row.Service,
-                resource.Resource, resource.SchemaUrl, scope.Scope, scope.SchemaUrl, span));
+            var traceId = trace.Key;
+            var spans = trace.ToList();
+
+            // A parent written in the same write is a row reference (batch, seq - parent_offset) to a row of the same
+            // trace; retention turns the reference into the id before it deletes the parent's row
+            // (MaterializeParentsOf), so it always resolves.
+            var spanIdAt = new Dictionary<(int Batch, int Seq), ulong>(spans.Count);
+            foreach (var row in spans)
+            {
+                spanIdAt[(row.Batch, row.Seq)] = row.SpanId;
+            }
+
+            var result = new List<SpanData>(spans.Count);
+            foreach (var row in spans)
+            {
+                var parentId = row.ParentOffset == 0 ? row.ParentSpanId : spanIdAt.GetValueOrDefault((row.Batch, row.Seq - row.ParentOffset));
+                var resource = GetResource(connection, row.ResourceId);
+                var scope = GetScope(connection, row.ScopeId);
+                var span = SpanCodec.Decode(row.Proto, traceId, row.SpanId, parentId, row.Name, row.Start, row.Duration, row.Kind, row.Attrs,
+                    AttributeSetText(connection, row.AttrSet), row.AttrTypes, row.EventTimes, keyOf);
+                result.Add(new SpanData(traceId, new SpanId(row.SpanId), new SpanId(parentId), row.Service,
+                    resource.Resource, resource.SchemaUrl, scope.Scope, scope.SchemaUrl, span));
+            }
+
+            traces[traceId] = new TraceData(traceId, result);
         }
 
-        return result.Count == 0 ? null : new TraceData(traceId, result);
-    }, cancellationToken);
+        return traces;
+    }
 
     /// <summary>
     /// <c>a + b</c> for two BIGINT columns with the wrap-around of C#'s unchecked addition: trace parts store times as

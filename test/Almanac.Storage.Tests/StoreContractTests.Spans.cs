@@ -163,6 +163,50 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.All(trace.Spans, s => Assert.Equal(traceId, s.TraceId));
     }
 
+    /// <summary>
+    /// A search page's traces read together: five that share their writes (read as a group), two that each have
+    /// writes of their own, one across writes apart, with parents in the same write, and ids never stored.
+    /// </summary>
+    [Fact]
+    public async Task GetTraces_SharedAndSeparateWrites_EqualReadingEachInGivenOrder()
+    {
+        var store = await OpenAsync();
+        var shared = Enumerable.Range(0, 5).Select(_ => NewTraceId()).ToList();
+        var alone = NewTraceId();
+        var apart = NewTraceId();
+        var other = NewTraceId();
+        var root = NewSpanId();
+        await Write(store, 1, [.. shared.SelectMany(id => new[]
+        {
+            Data(CreateSpan(id, root, startUnixNano: T(0), name: "root")),
+            Data(CreateSpan(id, NewSpanId(), root, startUnixNano: T(1), name: "child"), "db"),
+        }), Data(CreateSpan(apart, startUnixNano: T(2), name: "first"))]);
+        await Write(store, 2, Data(CreateSpan(alone, startUnixNano: T(3), name: "alone")));
+        await Write(store, 3, Data(CreateSpan(other, startUnixNano: T(4))));
+        await Write(store, 4, Data(CreateSpan(apart, startUnixNano: T(5), name: "second")), Data(CreateSpan(alone, startUnixNano: T(6), name: "again")));
+
+        var missing = NewTraceId();
+        TraceId[] asked = [apart, shared[3], missing, alone, shared[0], shared[1], shared[2], shared[4], shared[3]];
+        var traces = await store.GetTracesAsync(asked);
+
+        Assert.Equal(asked.Where(id => id != missing), traces.Select(t => t.TraceId));
+        foreach (var trace in traces)
+        {
+            var single = await store.GetTraceAsync(trace.TraceId);
+            Assert.NotNull(single);
+            Assert.Equal(Describe(single), Describe(trace));
+        }
+
+        Assert.Equal(["first", "second"], traces[0].Spans.Select(s => s.Span.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["again", "alone"], traces[2].Spans.Select(s => s.Span.Name).Order(StringComparer.Ordinal));
+        Assert.Single(traces[1].Spans, s => s.ParentSpanId == root && s.ServiceName == "db");
+        Assert.Empty(await store.GetTracesAsync([missing]));
+        Assert.Empty(await store.GetTracesAsync([]));
+
+        static List<string> Describe(TraceData trace) => trace.Spans
+            .Select(s => $"{s.SpanId} {s.ParentSpanId} {s.ServiceName} {s.Span}").Order(StringComparer.Ordinal).ToList();
+    }
+
     [Fact]
     public async Task GetTrace_ParentsInSameAndEarlierWrites_ReadBackAsSent()
     {

@@ -9,6 +9,19 @@ public interface ISpanReader
     /// <summary>All spans of a trace, without a time window; null when no span of it is stored.</summary>
     Task<TraceData?> GetTraceAsync(TraceId traceId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The stored ones of several traces, in the order given (an id given twice, twice). By default a read per trace, as
+    /// many at a time as there are processors; a backend that can read them together does.
+    /// </summary>
+    async Task<IReadOnlyList<TraceData>> GetTracesAsync(IReadOnlyList<TraceId> traceIds, CancellationToken cancellationToken = default)
+    {
+        var traces = new TraceData?[traceIds.Count];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(Enumerable.Range(0, traceIds.Count), options,
+            async (i, token) => traces[i] = await GetTraceAsync(traceIds[i], token));
+        return [.. traces.OfType<TraceData>()];
+    }
+
     /// <summary>Ids of matching traces, newest trace start first (ties by trace id), at most <see cref="TraceQuery.Limit"/>.</summary>
     Task<IReadOnlyList<TraceId>> FindTraceIdsAsync(TraceQuery query, CancellationToken cancellationToken = default);
 
