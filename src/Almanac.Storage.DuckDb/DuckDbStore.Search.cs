@@ -166,13 +166,18 @@ public sealed partial class DuckDbStore
         var chunkRows = (long)FirstChunkBatches * _batchFilter.GroupSize;
         while (next < candidates.Count && !best.Beats(candidates[next].Batch.MaxStart))
         {
-            // The next group: newest batches first, up to chunkRows rows to read (at least one batch).
+            // The next group: newest batches first, up to chunkRows rows to read (at least one batch). Blocks read for
+            // a rare value hold about one trace each, so the group also takes as many of those as traces are missing:
+            // each group costs a statement and a lookup of trace starts, and a rare value's 20 traces took three.
             var chunk = new List<Candidate>();
             long rows = 0;
-            while (next < candidates.Count && (chunk.Count == 0 || rows + candidates[next].Rows <= chunkRows)
-                   && !best.Beats(candidates[next].Batch.MaxStart))
+            var runs = 0;
+            while (next < candidates.Count && !best.Beats(candidates[next].Batch.MaxStart)
+                   && (chunk.Count == 0 || rows + candidates[next].Rows <= chunkRows
+                       || (candidates[next].SeqRuns is { } seqRuns && runs + seqRuns.Count <= query.Limit - best.Count)))
             {
                 rows += candidates[next].Rows;
+                runs += candidates[next].SeqRuns?.Count ?? 0;
                 chunk.Add(candidates[next++]);
             }
 
@@ -372,6 +377,9 @@ public sealed partial class DuckDbStore
         public TopTraces(int limit) => _limit = limit;
 
         public bool Contains(TraceId id) => _seen.Contains(id);
+
+        /// <summary>Traces held, at most the limit.</summary>
+        public int Count => _best.Count;
 
         public void Offer(TraceId id, long start)
         {

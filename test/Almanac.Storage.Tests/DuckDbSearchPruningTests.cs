@@ -240,6 +240,44 @@ public sealed class DuckDbSearchPruningTests : IAsyncLifetime
         Assert.Equal(400L, store.LastSearchWork.Spans);
     }
 
+    /// <summary>
+    /// A rare value in 30 batches, once each: the search reads the newest 20 blocks that hold it in one statement
+    /// and looks their traces' starts up once, instead of growing its groups from two batches' worth of rows.
+    /// </summary>
+    [Fact]
+    public async Task FindTraceIds_RareValueInManyBatches_ReadsTheNeededBlocksInOneGroup()
+    {
+        await using var store = new DuckDbStore(DatabasePath, null, 64L * 1024 * 1024, batchGroupSpans: 100, filterBlockRows: 50);
+        await store.InitializeAsync();
+        var rare = new List<TraceId>();
+        for (var w = 0; w < 30; w++)
+        {
+            var spans = new List<SpanData>();
+            for (var i = 0; i < 100; i++)
+            {
+                var traceId = NewTraceId();
+                if (i == 60)
+                {
+                    rare.Add(traceId);
+                }
+
+                spans.Add(ToSpanData(
+                    CreateSpan(traceId, name: "GET", startUnixNano: BaseTimeUnixNano + (((w * 100) + i) * Ms), durationNanos: Ms,
+                        attributes: [Attr("user", i == 60 ? "u-rare" : $"u{w}-{i}")]),
+                    CreateResource("api")));
+            }
+
+            await store.WriteAsync(new TelemetryBatch(spans, w + 1));
+        }
+
+        var query = new TraceQuery { ServiceName = "api", Attributes = [new("user", "u-rare")], Limit = 20 };
+        var found = await store.FindTraceIdsAsync(query);
+
+        Assert.Equal(Enumerable.Reverse(rare).Take(20), found);
+        Assert.Equal(await store.FindTraceIdsUnprunedAsync(query), found);
+        Assert.Equal((20, 1), (store.LastSearchWork.Batches, store.LastSearchWork.Lookups));
+    }
+
     [Fact]
     public void BlockFilters_RoundTripAndRefuseDamagedBytes()
     {
