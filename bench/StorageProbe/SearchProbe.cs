@@ -159,6 +159,16 @@ internal static class SearchProbe
             }
         }
 
+        // And both back to back, as the search endpoint runs them.
+        var both = new List<double>();
+        for (var i = 0; i < repeats; i++)
+        {
+            var t = Stopwatch.StartNew();
+            await store.GetTracesAsync(await store.FindTraceIdsAsync(query));
+            both.Add(t.Elapsed.TotalMilliseconds);
+        }
+
+        Console.WriteLine($"search and its traces: p50 {Pct(both, 50):F1} / p99 {Pct(both, 99):F1} ms");
         Console.WriteLine($"reading those traces: together p50 {Pct(together, 50):F1} / p99 {Pct(together, 99):F1} ms, "
             + $"one by one p50 {Pct(oneByOne, 50):F1} / p99 {Pct(oneByOne, 99):F1} ms; sorted: "
             + string.Join(" ", together.Order().Select(x => x.ToString("F0", CultureInfo.InvariantCulture))) + " | "
