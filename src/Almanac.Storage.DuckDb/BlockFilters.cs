@@ -16,13 +16,12 @@ internal sealed class BlockFilters
 {
     private const int HeaderBytes = 8;
 
-    private readonly byte[] _bytes;
     private readonly int[] _ends;
     private readonly int _start;
 
     private BlockFilters(byte[] bytes, int blockRows, int[] ends)
     {
-        _bytes = bytes;
+        Bytes = bytes;
         BlockRows = blockRows;
         _ends = ends;
         _start = HeaderBytes + (4 * ends.Length);
@@ -37,7 +36,7 @@ internal sealed class BlockFilters
     public int Count => _ends.Length;
 
     /// <summary>The stored form.</summary>
-    public byte[] Bytes => _bytes;
+    public byte[] Bytes { get; }
 
     public static BlockFilters Encode(int blockRows, IReadOnlyList<byte[]> filters)
     {
@@ -98,6 +97,6 @@ internal sealed class BlockFilters
     public bool MayContain(int block, ulong item)
     {
         var from = block == 0 ? 0 : _ends[block - 1];
-        return BatchFilter.MayContain(_bytes.AsSpan(_start + from, _ends[block] - from), item);
+        return BatchFilter.MayContain(Bytes.AsSpan(_start + from, _ends[block] - from), item);
     }
 }

@@ -96,10 +96,15 @@ public sealed partial class DuckDbStore
             return null;
         }
 
-        var ids = string.Join(", ", traceIds.Select(id => parameters.Add(Stored(id))));
+        var match = TraceIdMatch(traceIds, parameters);
         return string.Join(" UNION ALL ", BatchRuns(batches, startRange: false).Select(run =>
-            "SELECT " + columns + " FROM trace_parts WHERE trace_id IN (" + ids + ") AND " + run));
+            "SELECT " + columns + " FROM trace_parts WHERE " + match + " AND " + run));
     }
+
+    /// <summary>A row predicate for any of the trace ids, as parameters: an equality for one id, an IN list for more.</summary>
+    private static string TraceIdMatch(IReadOnlyCollection<TraceId> traceIds, SqlParameters parameters) => traceIds.Count == 1
+        ? "trace_id = " + parameters.Add(Stored(traceIds.First()))
+        : "trace_id IN (" + string.Join(", ", traceIds.Select(id => parameters.Add(Stored(id)))) + ")";
 
     /// <summary>
     /// Each trace's parts combined, in write order (batch, then row), as the summary upsert of layout 4 combined them.

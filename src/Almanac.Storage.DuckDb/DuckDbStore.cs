@@ -834,9 +834,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
     private static List<(TraceId Id, TraceRow Row)> ReadTraceRows(DuckDBConnection connection, TraceGroup group)
     {
         var parameters = new SqlParameters();
-        var match = group.TraceIds.Count == 1
-            ? "trace_id = " + parameters.Add(Stored(group.TraceIds[0]))
-            : "trace_id IN (" + string.Join(", ", group.TraceIds.Select(id => parameters.Add(Stored(id)))) + ")";
+        var match = TraceIdMatch(group.TraceIds, parameters);
         var rows = new List<(TraceId Id, TraceRow Row)>();
         using var command = Command(connection, string.Join(" UNION ALL ", BatchRuns(group.Batches, startRange: true).Select(run =>
             "SELECT span_id, parent_span_id, name, start_ns, duration_ns, service, resource_id, scope_id, span_proto, kind, attrs, attr_types, "
