@@ -11,11 +11,15 @@ namespace Almanac.Storage.DuckDb;
 /// addresses, paths with ids) stay in the row's own text.
 /// <para>
 /// Which keys are common is learned from what is written: every <see cref="Options.SampleEvery"/>th span's pairs
-/// are counted per key, and a key whose sampled values stay within <see cref="Options.MaxDistinct"/> after
-/// <see cref="Options.MinSamples"/> samples is common. One that passes that bound is rare for good (until a
-/// restart). Reads never depend on the choice: each span's <c>attr_types</c> says which text holds which attribute.
+/// are counted per key, and a key is common once it has <see cref="Options.MinSamples"/> samples, its sampled values
+/// stay within <see cref="Options.MaxDistinct"/>, and they repeat: on average <see cref="Options.MinRepeats"/>
+/// samples a value. One that passes the bound is rare for good (until a restart). Without the repeats, a key with a
+/// new value every span (a user id) counted as common from its 64th sample to its 257th, and its values went into
+/// sets at every start: a set a span, and every search for an id had to look through the sets too. Reads never
+/// depend on the choice: each span's <c>attr_types</c> says which text holds which attribute.
 /// </para>
-/// Writer-only, guarded by the store's write lock. Sets found or made during a write are pending until it commits.
+/// Writer-only, guarded by the store's write lock, except <see cref="Keys"/>. Sets found or made during a write are
+/// pending until it commits.
 /// </summary>
 internal sealed class AttributeSets
 {
@@ -40,6 +44,9 @@ internal sealed class AttributeSets
         _pendingByText = _pending.GetAlternateLookup<ReadOnlySpan<byte>>();
         IsCommon = KeyIsCommon;
     }
+
+    /// <summary>The keys of every set made or loaded, for searches (any thread).</summary>
+    public SetKeys Keys { get; } = new();
 
     /// <summary>Whether a key id's pairs go into sets; cached delegate for <see cref="SearchText.Split"/>.</summary>
     public Func<int, bool> IsCommon { get; }
@@ -133,6 +140,8 @@ internal sealed class AttributeSets
 
         _pendingBytes += text.Length;
         var copy = text.ToArray();
+        // Before the write commits: a search that sees spans using this set must see its keys too.
+        Keys.MarkKeysOf(copy);
         id = _nextId + _pendingRows.Count;
         _pending.Add(copy, id);
         _pendingRows.Add((id, copy));
@@ -140,10 +149,12 @@ internal sealed class AttributeSets
     }
 
     private bool KeyIsCommon(int key) =>
-        key < _keys.Length && _keys[key] is { Values: not null } stats && stats.Samples >= _options.MinSamples;
+        key < _keys.Length && _keys[key] is { Values: { } values } stats && stats.Samples >= _options.MinSamples
+        && (long)values.Count * _options.MinRepeats <= stats.Samples;
 
     /// <summary>How sets are learned and bounded; tests make every key common at once.</summary>
-    public sealed record Options(int SampleEvery = 16, int MinSamples = 64, int MaxDistinct = 256, int MaxSets = 250_000, long MaxBytes = 64L << 20)
+    public sealed record Options(
+        int SampleEvery = 16, int MinSamples = 64, int MaxDistinct = 256, int MinRepeats = 4, int MaxSets = 250_000, long MaxBytes = 64L << 20)
     {
         public static readonly Options Default = new();
     }

@@ -107,6 +107,8 @@ public sealed partial class DuckDbStore
             where.Append(" AND duration_ns <= ").Append(parameters.Add(max));
         }
 
+        // One snapshot for every statement below, so the sets, batches and trace starts read agree with each other.
+        using var transaction = connection.BeginTransaction();
         foreach (var (key, value) in query.Attributes)
         {
             // Resources are few: resolve which match first so each span row only compares an id.
@@ -130,7 +132,9 @@ public sealed partial class DuckDbStore
             {
                 var needle = SearchText.Needle(known, value);
                 parameters.Add(needle);
-                where.Append(Schema.SpanAttributeMatch(parameters.Count, MatchingAttributeSets(connection, needle))).Append(')');
+                // The snapshot has begun (resources were read in it), so a set any span in it uses has its keys marked.
+                var sets = _attributeSets.Keys.MayHold(known) ? MatchingAttributeSets(connection, needle) : [];
+                where.Append(Schema.SpanAttributeMatch(parameters.Count, sets)).Append(')');
                 items.Add(BatchFilter.PairHash(known, value));
             }
             else
@@ -141,8 +145,6 @@ public sealed partial class DuckDbStore
             required.Add([.. items]);
         }
 
-        // One snapshot for every statement below, so the batches read and the trace starts agree with each other.
-        using var transaction = connection.BeginTransaction();
         if (!prune)
         {
             var sql = "SELECT t.trace_id FROM (SELECT trace_id, min(start_ns) AS start_ns FROM trace_parts GROUP BY trace_id) t "

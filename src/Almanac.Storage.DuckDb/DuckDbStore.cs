@@ -272,6 +272,18 @@ public sealed partial class DuckDbStore : ITelemetryStore
             _attributeSets.Load(Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
         }
 
+        // Which keys the stored sets hold: each pair starts with a record separator, the key id and a unit separator.
+        using (var command = Command(connection,
+            "SELECT DISTINCT unnest(regexp_extract_all(text, chr(30) || '([0-9]+)' || chr(31), 1)) FROM attr_sets"))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                // A number too big for a key id is not one of ours: then any key may be in a set.
+                _attributeSets.Keys.Mark(int.TryParse(reader.GetString(0), System.Globalization.CultureInfo.InvariantCulture, out var key) ? key : -1);
+            }
+        }
+
         using (var command = Command(connection, "SELECT id FROM scopes"))
         using (var reader = command.ExecuteReader())
         {

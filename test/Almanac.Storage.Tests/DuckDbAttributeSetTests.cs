@@ -14,7 +14,7 @@ namespace Almanac.Storage.Tests;
 /// </summary>
 public sealed class DuckDbAttributeSetStoreTests : StoreContractTests
 {
-    internal static readonly AttributeSets.Options AtOnce = new(SampleEvery: 1, MinSamples: 1, MaxDistinct: 3);
+    internal static readonly AttributeSets.Options AtOnce = new(SampleEvery: 1, MinSamples: 1, MaxDistinct: 3, MinRepeats: 1);
 
     private readonly string _directory = Directory.CreateTempSubdirectory("almanac-duckdb-sets-").FullName;
 
@@ -81,6 +81,28 @@ public sealed class DuckDbAttributeSetTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Spans_KeyWithANewValueEverySpan_NeverGoesIntoSets()
+    {
+        // Learned as the default store learns, only sooner: a key is common after 8 samples if its values repeat.
+        await using var store = new DuckDbStore(DatabasePath, null, 64L * 1024 * 1024,
+            attributeSets: new AttributeSets.Options(SampleEvery: 1, MinSamples: 8));
+        await store.InitializeAsync();
+        var traces = new List<TraceId>();
+        for (var i = 0; i < 100; i++)
+        {
+            traces.Add(NewTraceId());
+            await store.WriteAsync(new TelemetryBatch([Data(CreateSpan(traces[i], startUnixNano: T(i),
+                attributes: [Attr("http.method", i % 2 == 0 ? "GET" : "POST"), Attr("enduser.id", $"user-{i}")]))], i + 1));
+        }
+
+        // Only the method's two values became sets. Had the ids counted as common while fewer than 256 were seen,
+        // nearly every span would have made a set of its own.
+        Assert.Equal(2L, await Scalar(store, "SELECT count(*) FROM attr_sets"));
+        Assert.Equal([traces[42]], await store.FindTraceIdsAsync(new TraceQuery { Attributes = [new("enduser.id", "user-42")] }));
+        Assert.Equal(50, (await store.FindTraceIdsAsync(new TraceQuery { Attributes = [new("http.method", "POST")], Limit = 100 })).Count);
+    }
+
+    [Fact]
     public async Task Spans_SetTextBudgetSpent_LongValuesStayInTheirRows()
     {
         // 100 bytes of set text in all: the first short set fits, a 2 kB statement does not.
@@ -135,4 +157,40 @@ public sealed class DuckDbAttributeSetTests : IAsyncLifetime
         command.CommandText = sql;
         return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
+}
+
+/// <summary>The marks that let a search skip the sets for a key none of them holds.</summary>
+public sealed class SetKeysTests
+{
+    [Fact]
+    public void MarkKeysOf_SetText_MarksItsKeysOnly()
+    {
+        var keys = new SetKeys();
+        keys.MarkKeysOf(Text("\u001e6\u001fproduct-catalog\u001e7\u001f8080\u001e"));
+        keys.MarkKeysOf(Text("\u001e130\u001fa value with 12 digits\u001e"));
+
+        Assert.True(keys.MayHold(6));
+        Assert.True(keys.MayHold(7));
+        Assert.True(keys.MayHold(130));
+        Assert.False(keys.MayHold(8));
+        Assert.False(keys.MayHold(12));
+        Assert.False(keys.MayHold(5000));
+    }
+
+    [Theory]
+    [InlineData("6\u001fvalue\u001e")]
+    [InlineData("\u001e6value\u001e")]
+    [InlineData("\u001e6\u001fvalue")]
+    [InlineData("\u001e99999999999\u001fvalue\u001e")]
+    public void MarkKeysOf_TextItCannotRead_EveryKeyMayBeInASet(string text)
+    {
+        var keys = new SetKeys();
+        keys.MarkKeysOf(Text(text));
+
+        // A mark missed would make searches miss spans; one too many only costs a look through the sets.
+        Assert.True(keys.MayHold(1));
+        Assert.True(keys.MayHold(4242));
+    }
+
+    private static byte[] Text(string text) => System.Text.Encoding.UTF8.GetBytes(text);
 }
