@@ -622,11 +622,13 @@ public sealed partial class DuckDbStore
             hash = System.IO.Hashing.XxHash3.HashToUInt64(utf8);
             if (_byHash.TryGetValue(hash, out var entries))
             {
-                foreach (var (bytes, found) in entries)
+                // Over the list's span, not its enumerator: with a reference-type value the enumerator is shared
+                // generic code the JIT did not inline, ~2% of the process's samples under load (perf).
+                foreach (ref readonly var entry in CollectionsMarshal.AsSpan(entries))
                 {
-                    if (utf8.SequenceEqual(bytes))
+                    if (utf8.SequenceEqual(entry.Utf8))
                     {
-                        value = found;
+                        value = entry.Value;
                         return true;
                     }
                 }
