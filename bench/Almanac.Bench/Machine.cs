@@ -53,6 +53,35 @@ internal readonly record struct MachineCpu(long Busy, long Iowait, long Total)
     }
 }
 
+/// <summary>How busy the machine is before a run starts, and waiting for it to go quiet.</summary>
+internal static class QuietMachine
+{
+    /// <summary>Share of all cores busy over <see cref="Window"/> at or under which the machine counts as quiet.</summary>
+    public const double QuietBusy = 0.10;
+
+    public static readonly TimeSpan Window = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Looks at the machine's CPU over <see cref="Window"/> until it is quiet or <paramref name="max"/> has passed;
+    /// returns the last window's busy share and how long it waited. What counts is what the cores do now, not the
+    /// load average, which still shows a build that ended a minute ago.
+    /// </summary>
+    public static async Task<(double Busy, TimeSpan Waited)> WaitAsync(TimeSpan max)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var start = MachineCpu.Now();
+            await Task.Delay(Window);
+            var (busy, _) = MachineCpu.Between(start, MachineCpu.Now());
+            if (busy <= QuietBusy || waited.Elapsed >= max)
+            {
+                return (busy, waited.Elapsed);
+            }
+        }
+    }
+}
+
 /// <summary>CPU time and memory of one process, read from /proc (Linux only, like the rest of the harness).</summary>
 internal static class ProcStat
 {

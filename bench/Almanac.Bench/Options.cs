@@ -24,6 +24,8 @@ internal sealed record BenchOptions
           --work-dir DIR      data directories go under it, deleted afterwards (default /tmp)
           --out DIR           results folder (default bench/results)
           --keep-data         do not delete Almanac's data directory at the end
+          --settle T          wait up to this long for the machine to go quiet (at most 10% of its cores busy
+                              over 5 s) before starting, e.g. after the build (default 120s; 0 = start at once)
         """;
 
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(60);
@@ -61,6 +63,13 @@ internal sealed record BenchOptions
 
     public bool KeepData { get; init; }
 
+    /// <summary>
+    /// How long to wait for a quiet machine before starting. The build just before a run keeps both cores busy for a
+    /// minute, and the load average it leaves takes minutes more to decay, so runs started straight after it were
+    /// flagged as loaded (load 1.3–1.5) although nothing else was running by then.
+    /// </summary>
+    public TimeSpan Settle { get; init; } = TimeSpan.FromSeconds(120);
+
     public static BenchOptions Parse(string[] args)
     {
         var o = new BenchOptions();
@@ -95,6 +104,7 @@ internal sealed record BenchOptions
                 "--pid" => o with { Pid = (int)ParseCount(value, flag) },
                 "--work-dir" => o with { WorkDir = value },
                 "--out" => o with { Out = value },
+                "--settle" => o with { Settle = value is "0" or "0s" ? TimeSpan.Zero : ParseDuration(value) },
                 _ => throw new ArgumentException($"unknown option {flag}"),
             };
         }

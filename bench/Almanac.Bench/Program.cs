@@ -21,8 +21,14 @@ catch (ArgumentException ex)
 }
 
 var root = Repo.Root();
-var run = new RunRecord { Options = options, Machine = MachineInfo.Read(), Commit = Repo.Commit(root), StartedUtc = DateTime.UtcNow };
-Console.Error.WriteLine($"almanac-bench: commit {run.Commit}, {run.Machine.Cores} cores, load average {run.Machine.LoadAverage}");
+Console.Error.WriteLine($"almanac-bench: waiting up to {options.Settle.TotalSeconds:0} s for a quiet machine (load average {MachineInfo.LoadAvg()})");
+var (busyBefore, settled) = await QuietMachine.WaitAsync(options.Settle);
+var run = new RunRecord
+{
+    Options = options, Machine = MachineInfo.Read(), Commit = Repo.Commit(root), StartedUtc = DateTime.UtcNow,
+    BusyBeforeStart = busyBefore, SettleWaited = settled,
+};
+Console.Error.WriteLine($"almanac-bench: commit {run.Commit}, {run.Machine.Cores} cores, {busyBefore:P0} busy over the last 5 s (after {settled.TotalSeconds:0} s), load average {run.Machine.LoadAverage}");
 
 var loadDll = Path.Combine(root, "tools/Almanac.Load/bin/Release/net10.0/almanac-load.dll");
 var serverDll = Path.Combine(root, "src/Almanac.Server/bin/Release/net10.0/almanac.dll");
@@ -285,6 +291,12 @@ namespace Almanac.Bench
         public required string Commit { get; init; }
 
         public DateTime StartedUtc { get; init; }
+
+        /// <summary>Share of all cores busy in the 5 s before the run started (<see cref="QuietMachine"/>).</summary>
+        public double BusyBeforeStart { get; init; }
+
+        /// <summary>How long the harness waited for the machine to go quiet.</summary>
+        public TimeSpan SettleWaited { get; init; }
 
         public IngestResult? Sink { get; set; }
 

@@ -27,13 +27,14 @@ internal static class Report
         md.AppendLine(Inv, $"# Benchmark run, {run.StartedUtc:yyyy-MM-dd HH:mm} UTC, commit {run.Commit}");
         md.AppendLine();
         md.AppendLine(Inv, $"Machine: {run.Machine.Cpu}, {run.Machine.Cores} cores, {run.Machine.Memory} RAM, {run.Machine.Os}, {run.Machine.DotNet}. ");
-        md.AppendLine(Inv, $"Load average when the run started: {run.Machine.LoadAverage}; when it ended: {MachineInfo.LoadAvg()}. Release builds.");
+        md.AppendLine(Inv, $"Before the run the machine was {run.BusyBeforeStart:P0} busy over 5 s (after waiting {run.SettleWaited.TotalSeconds:0} s for it to go quiet). "
+            + $"Load average when the run started: {run.Machine.LoadAverage}; when it ended: {MachineInfo.LoadAvg()}. Release builds.");
         md.AppendLine();
-        var loadAtStart = double.Parse(run.Machine.LoadAverage.Split(' ')[0], Inv);
-        if (loadAtStart > run.Machine.Cores * 0.5)
+        if (run.BusyBeforeStart > QuietMachine.QuietBusy)
         {
-            // Said up front, so nobody quotes a figure from a run that shared its cores with other work.
-            md.AppendLine(Inv, $"**The machine was loaded** (load average {loadAtStart:F1} on {run.Machine.Cores} cores when the run started): other processes");
+            // Said up front, so nobody quotes a figure from a run that shared its cores with other work. What the
+            // cores did just before is the test: the load average still shows a build that ended a minute ago.
+            md.AppendLine(Inv, $"**The machine was busy** ({run.BusyBeforeStart:P0} of its {run.Machine.Cores} cores in the 5 s before the run): other processes");
             md.AppendLine("competed with the target, the sink and the generator for the CPU, so every figure is pessimistic and noisy. The same-run");
             md.AppendLine("ratio to the null sink is the more robust figure; re-run on a quiet machine before quoting anything.");
             md.AppendLine();
