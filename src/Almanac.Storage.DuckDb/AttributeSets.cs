@@ -13,7 +13,8 @@ namespace Almanac.Storage.DuckDb;
 /// Which keys are common is learned from what is written: every <see cref="Options.SampleEvery"/>th span's pairs
 /// are counted per key, and a key is common once it has <see cref="Options.MinSamples"/> samples, its sampled values
 /// stay within <see cref="Options.MaxDistinct"/>, and they repeat: on average <see cref="Options.MinRepeats"/>
-/// samples a value. One that passes the bound is rare for good (until a restart). Without the repeats, a key with a
+/// samples a value (so while new values keep coming, a key can fall back to the row for a while; reads do not mind).
+/// One that passes the bound is rare for good (until a restart). Without the repeats, a key with a
 /// new value every span (a user id) counted as common from its 64th sample to its 257th, and its values went into
 /// sets at every start: a set a span, and every search for an id had to look through the sets too. Reads never
 /// depend on the choice: each span's <c>attr_types</c> says which text holds which attribute.
