@@ -13,4 +13,7 @@ if (OptionsLoader.IsVersion(args))
     return 0;
 }
 
+// Before anything else: may start this process again with the C library's heap arenas capped (NativeHeapArenas).
+NativeHeapArenas.Apply();
+
 return await AlmanacHost.RunAsync(args);

@@ -14,11 +14,12 @@ public sealed class AlmanacProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    private AlmanacProcess(string dataDir, bool ownsDataDir, string[] extraArgs)
+    private AlmanacProcess(string dataDir, bool ownsDataDir, string[] extraArgs, IReadOnlyDictionary<string, string?>? environment = null)
     {
         DataDir = dataDir;
         OwnsDataDir = ownsDataDir;
         ExtraArgs = extraArgs;
+        Environment = environment ?? new Dictionary<string, string?>();
         PickPorts();
     }
 
@@ -27,6 +28,12 @@ public sealed class AlmanacProcess : IAsyncDisposable
     public bool OwnsDataDir { get; }
 
     public string[] ExtraArgs { get; }
+
+    /// <summary>Variables set (or, when null, removed) in the environment almanac starts with.</summary>
+    public IReadOnlyDictionary<string, string?> Environment { get; }
+
+    /// <summary>The running process's id (the one started: almanac may replace its image, never its process).</summary>
+    public int ProcessId => _process?.Id ?? throw new InvalidOperationException("almanac is not started");
 
     public int GrpcPort { get; private set; }
 
@@ -56,6 +63,15 @@ public sealed class AlmanacProcess : IAsyncDisposable
         var owns = dataDir is null;
         dataDir ??= Path.Combine(Path.GetTempPath(), "almanac-e2e-" + Guid.NewGuid().ToString("N"));
         var almanac = new AlmanacProcess(dataDir, owns, extraArgs);
+        await almanac.StartProcessAsync();
+        return almanac;
+    }
+
+    /// <summary>Starts almanac on a fresh data directory with <paramref name="environment"/> applied to its environment.</summary>
+    public static async Task<AlmanacProcess> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string?> environment)
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "almanac-e2e-" + Guid.NewGuid().ToString("N"));
+        var almanac = new AlmanacProcess(dataDir, ownsDataDir: true, [], environment);
         await almanac.StartProcessAsync();
         return almanac;
     }
@@ -142,6 +158,18 @@ public sealed class AlmanacProcess : IAsyncDisposable
         foreach (var a in new[] { "--data-dir", DataDir, "--otlp-grpc-port", $"{GrpcPort}", "--otlp-http-port", $"{HttpPort}", "--ui-port", $"{UiPort}" }.Concat(ExtraArgs))
         {
             psi.ArgumentList.Add(a);
+        }
+
+        foreach (var (name, value) in Environment)
+        {
+            if (value is null)
+            {
+                psi.Environment.Remove(name);
+            }
+            else
+            {
+                psi.Environment[name] = value;
+            }
         }
 
         _process = Process.Start(psi)!;
