@@ -30,6 +30,17 @@ public sealed partial class DuckDbStore
     private readonly Utf8Strings _strings = new();
     private readonly Dictionary<ulong, int> _spanPositions = [];
 
+    /// <summary>
+    /// Lets go of the writer's scratch, which keeps the size of the largest batch so far (the span list alone was 4 MB
+    /// after a burst of 512-span requests); the next write grows it again. Caller holds the write lock.
+    /// </summary>
+    private void ReleaseWriterScratch()
+    {
+        _spanRefs = new SpanRef[4096];
+        _spanPositions.Clear();
+        _spanPositions.TrimExcess();
+    }
+
     /// <summary>Ids of stored attribute keys by their UTF-8 bytes: every attribute of every span looks one up.</summary>
     private readonly Utf8Map<int> _storedKeyIds = new();
 

@@ -659,6 +659,7 @@ public sealed partial class DuckDbStore : ITelemetryStore
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             await _backgroundCheckpoint;
+            ReleaseWriterScratch();
             await Task.Run(() =>
             {
                 _readGate.EnterWriteLock();
