@@ -62,6 +62,7 @@ internal static class NativeHeapArenas
     /// The runtime being replaced listens for diagnostic tools (dotnet-counters, dotnet-trace) on a socket file named
     /// after the process id and start time, which the new image shares: left in place, the new runtime cannot bind
     /// its own and the tools connect to one nobody answers. Removing the file lets the new runtime make it afresh.
+    /// Should the exec then fail, this process runs on without the socket: the tools cannot attach, nothing else changes.
     /// </summary>
     private static void RemoveDiagnosticsSocket()
     {
