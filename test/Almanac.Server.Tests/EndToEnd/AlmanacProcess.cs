@@ -58,20 +58,17 @@ public sealed class AlmanacProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<AlmanacProcess> StartAsync(string? dataDir = null, params string[] extraArgs)
+    public static Task<AlmanacProcess> StartAsync(string? dataDir = null, params string[] extraArgs) => StartCoreAsync(dataDir, extraArgs, environment: null);
+
+    /// <summary>Starts almanac on a fresh data directory with <paramref name="environment"/> applied to its environment.</summary>
+    public static Task<AlmanacProcess> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string?> environment) =>
+        StartCoreAsync(dataDir: null, [], environment);
+
+    private static async Task<AlmanacProcess> StartCoreAsync(string? dataDir, string[] extraArgs, IReadOnlyDictionary<string, string?>? environment)
     {
         var owns = dataDir is null;
         dataDir ??= Path.Combine(Path.GetTempPath(), "almanac-e2e-" + Guid.NewGuid().ToString("N"));
-        var almanac = new AlmanacProcess(dataDir, owns, extraArgs);
-        await almanac.StartProcessAsync();
-        return almanac;
-    }
-
-    /// <summary>Starts almanac on a fresh data directory with <paramref name="environment"/> applied to its environment.</summary>
-    public static async Task<AlmanacProcess> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string?> environment)
-    {
-        var dataDir = Path.Combine(Path.GetTempPath(), "almanac-e2e-" + Guid.NewGuid().ToString("N"));
-        var almanac = new AlmanacProcess(dataDir, ownsDataDir: true, [], environment);
+        var almanac = new AlmanacProcess(dataDir, owns, extraArgs, environment);
         await almanac.StartProcessAsync();
         return almanac;
     }
