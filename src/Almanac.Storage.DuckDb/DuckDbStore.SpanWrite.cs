@@ -24,11 +24,16 @@ namespace Almanac.Storage.DuckDb;
 /// </summary>
 public sealed partial class DuckDbStore
 {
+    private const int InitialSpanRefs = 4096;
+
     // Writer-only scratch (guarded by _writeLock), reused from batch to batch.
-    private SpanRef[] _spanRefs = new SpanRef[4096];
+    private SpanRef[] _spanRefs = new SpanRef[InitialSpanRefs];
     private readonly List<SpanGroup> _groups = [];
     private readonly Utf8Strings _strings = new();
     private readonly Dictionary<ulong, int> _spanPositions = [];
+
+    /// <summary>Ids of stored attribute keys by their UTF-8 bytes: every attribute of every span looks one up.</summary>
+    private readonly Utf8Map<int> _storedKeyIds = new();
 
     /// <summary>
     /// Lets go of the writer's scratch, which keeps the size of the largest batch so far (the span list alone was 4 MB
@@ -36,13 +41,10 @@ public sealed partial class DuckDbStore
     /// </summary>
     private void ReleaseWriterScratch()
     {
-        _spanRefs = new SpanRef[4096];
+        _spanRefs = new SpanRef[InitialSpanRefs];
         _spanPositions.Clear();
         _spanPositions.TrimExcess();
     }
-
-    /// <summary>Ids of stored attribute keys by their UTF-8 bytes: every attribute of every span looks one up.</summary>
-    private readonly Utf8Map<int> _storedKeyIds = new();
 
     /// <summary>Where one span's bytes are, so a batch can be put in trace order before it is read.</summary>
     private struct SpanRef
