@@ -8,7 +8,8 @@ namespace Almanac.Server.Hosting;
 /// managed heap at its high-water mark, and nothing shrinks them while nothing happens: after 30 s of full-speed
 /// ingest an idle Almanac held 640 MB of RSS for as long as it ran (135 MB at start). Once neither ingest nor the
 /// query port has been busy for <see cref="QuietDetector.QuietPeriod"/> after real activity, this settles the pipeline
-/// (store durable, write-ahead log trimmed, store caches released) and compacts the managed heap: 233 MB measured.
+/// (store durable, write-ahead log trimmed, store caches released) and compacts the managed heap (233 MB measured),
+/// then hands the pages of its mapped libraries back to the kernel (<see cref="ColdPages"/>: 217 → 166 MB).
 /// </summary>
 internal sealed class IdleMemoryService(IngestPipeline pipeline, QueryActivity queries, TimeProvider time, ILogger<IdleMemoryService> logger)
     : BackgroundService
@@ -39,6 +40,8 @@ internal sealed class IdleMemoryService(IngestPipeline pipeline, QueryActivity q
                 // Aggressive: decommits what the heaps no longer use; a one-off pause of tens of milliseconds while quiet.
                 GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                // Last, so the collection's own code is among what goes back.
+                ColdPages.PageOut();
                 logger.LogInformation("Quiet for {Seconds} s: stored data made durable and memory given back (RSS {Before} MB → {After} MB)",
                     QuietDetector.QuietPeriod.TotalSeconds, before / (1024 * 1024), Environment.WorkingSet / (1024 * 1024));
             }
