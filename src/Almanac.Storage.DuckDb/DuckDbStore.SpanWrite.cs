@@ -28,6 +28,9 @@ public sealed partial class DuckDbStore
 
     // Writer-only scratch (guarded by _writeLock), reused from batch to batch.
     private SpanRef[] _spanRefs = new SpanRef[InitialSpanRefs];
+
+    /// <summary>Each span's fields as the scan read them, by <see cref="SpanRef.Index"/> (kept apart so the sort moves less).</summary>
+    private WireSpanLayout[] _spanLayouts = new WireSpanLayout[InitialSpanRefs];
     private readonly List<SpanGroup> _groups = [];
     private readonly Utf8Strings _strings = new();
     private readonly Dictionary<ulong, int> _spanPositions = [];
@@ -42,6 +45,7 @@ public sealed partial class DuckDbStore
     private void ReleaseWriterScratch()
     {
         _spanRefs = new SpanRef[InitialSpanRefs];
+        _spanLayouts = new WireSpanLayout[InitialSpanRefs];
         _spanPositions.Clear();
         _spanPositions.TrimExcess();
     }
@@ -52,6 +56,9 @@ public sealed partial class DuckDbStore
         public int Request;
         public int Offset;
         public int Length;
+
+        /// <summary>The span's place in scan order: its fields' <see cref="_spanLayouts"/> entry (here, the struct's padding).</summary>
+        public int Index;
         public long Start;
         public ulong TraceHigh;
         public ulong TraceLow;
@@ -243,21 +250,27 @@ public sealed partial class DuckDbStore
             if (count == _spanRefs.Length)
             {
                 Array.Resize(ref _spanRefs, count * 2);
+                Array.Resize(ref _spanLayouts, count * 2);
             }
 
-            var start = WireSpan.ReadSortKey(span, out var traceHigh, out var traceLow, out var spanId, out var parentId);
-            _spanRefs[count++] = new SpanRef
+            // The one walk over the span's fields: the sort key now, the rest kept for the row after sorting.
+            var read = WireSpan.Read(span);
+            var (traceHigh, traceLow) = read.TraceIdHalves;
+            _spanLayouts[count] = read.Layout(span);
+            _spanRefs[count] = new SpanRef
             {
                 Request = request,
                 Offset = offset + spans.Position - span.Length,
                 Length = span.Length,
-                Start = unchecked((long)start),
+                Start = unchecked((long)read.Start),
                 TraceHigh = traceHigh,
                 TraceLow = traceLow,
-                SpanId = spanId,
-                ParentId = parentId,
+                SpanId = WireSpan.IdValue(read.SpanId),
+                ParentId = WireSpan.IdValue(read.ParentSpanId),
                 Group = group,
+                Index = count,
             };
+            count++;
         }
 
         return count;
@@ -290,8 +303,9 @@ public sealed partial class DuckDbStore
             bool appended;
             try
             {
-                appended = AppendWireSpan(appender, requests[span.Request].Span.Slice(span.Offset, span.Length), _groups[span.Group],
-                    new RowPlace(firstSeq + i, span.ParentOffset), state);
+                var bytes = requests[span.Request].Span.Slice(span.Offset, span.Length);
+                appended = AppendWireSpan(appender, bytes, WireSpan.FromLayout(bytes, _spanLayouts[span.Index], unchecked((ulong)span.Start)),
+                    _groups[span.Group], new RowPlace(firstSeq + i, span.ParentOffset), state);
             }
             catch (InvalidDataException)
             {
@@ -375,10 +389,12 @@ public sealed partial class DuckDbStore
     /// <summary>Where a span's row goes in its batch (<c>seq</c>) and where its parent's row is relative to it.</summary>
     private readonly record struct RowPlace(int Seq, int ParentOffset);
 
-    /// <summary>One span from its encoding; false when it is invalid (bad ids, text that is not UTF-8), which ingest refuses.</summary>
-    private bool AppendWireSpan(DuckDBAppender appender, ReadOnlySpan<byte> bytes, SpanGroup group, RowPlace place, SpanWriteState state)
+    /// <summary>
+    /// One span from its encoding and the <paramref name="fields"/> read from it; false when it is invalid (bad ids,
+    /// text that is not UTF-8), which ingest refuses.
+    /// </summary>
+    private bool AppendWireSpan(DuckDBAppender appender, ReadOnlySpan<byte> bytes, WireSpan fields, SpanGroup group, RowPlace place, SpanWriteState state)
     {
-        var fields = WireSpan.Read(bytes);
         if (!TraceId.TryRead(fields.TraceId, out var traceId) || traceId.IsEmpty
             || !SpanId.TryRead(fields.SpanId, out var spanId) || spanId.IsEmpty
             || (fields.ParentSpanId.Length != 0 && fields.ParentSpanId.Length != SpanId.ByteLength))

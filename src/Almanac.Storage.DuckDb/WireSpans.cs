@@ -109,51 +109,45 @@ internal ref struct WireSpan
     }
 
     /// <summary>
-    /// The trace id (as two big-endian halves, 0 when malformed) and start time, for ordering a batch before the full
-    /// read, and the span's and its parent's ids (0 when absent or malformed), for finding parents within the batch.
+    /// Where this read found each field in <paramref name="span"/> (the bytes it read), so the writer can keep it
+    /// beside the span's place in the batch and take the fields up again after sorting without a second walk over
+    /// the span's encoding (a walk over every field of every span was ~5% of the writer's time).
     /// </summary>
-    public static ulong ReadSortKey(ReadOnlySpan<byte> span, out ulong traceHigh, out ulong traceLow, out ulong spanId, out ulong parentId)
+    public readonly WireSpanLayout Layout(ReadOnlySpan<byte> span) => new()
     {
-        ulong start = 0;
-        traceHigh = 0;
-        traceLow = 0;
-        spanId = 0;
-        parentId = 0;
-        var reader = new ProtoReader(span);
-        while (reader.TryReadTag(out var field, out var wireType))
-        {
-            if (field == StartField && wireType == ProtoReader.Fixed64)
-            {
-                start = reader.ReadFixed64();
-            }
-            else if (field is SpanIdField or ParentSpanIdField && wireType == ProtoReader.LengthDelimited)
-            {
-                var id = reader.ReadLengthDelimited();
-                var value = id.Length == 8 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(id) : 0UL;
-                if (field == SpanIdField)
-                {
-                    spanId = value;
-                }
-                else
-                {
-                    parentId = value;
-                }
-            }
-            else if (field == TraceIdField && wireType == ProtoReader.LengthDelimited)
-            {
-                var id = reader.ReadLengthDelimited();
-                (traceHigh, traceLow) = id.Length == 16
-                    ? (System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(id), System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(id[8..]))
-                    : (0UL, 0UL);
-            }
-            else
-            {
-                reader.Skip(wireType);
-            }
-        }
+        TraceId = WireSpanLayout.Slice.Of(span, TraceId),
+        SpanId = WireSpanLayout.Slice.Of(span, SpanId),
+        ParentSpanId = WireSpanLayout.Slice.Of(span, ParentSpanId),
+        Name = WireSpanLayout.Slice.Of(span, Name),
+        Kind = Kind,
+        End = End,
+        StatusCode = StatusCode,
+        HasEvents = HasEvents,
+        HasLinks = HasLinks,
+    };
 
-        return start;
-    }
+    /// <summary>The fields of <paramref name="span"/> as <see cref="Read"/> found them, from their <see cref="Layout"/> (and start).</summary>
+    public static WireSpan FromLayout(ReadOnlySpan<byte> span, in WireSpanLayout layout, ulong start) => new()
+    {
+        TraceId = layout.TraceId.In(span),
+        SpanId = layout.SpanId.In(span),
+        ParentSpanId = layout.ParentSpanId.In(span),
+        Name = layout.Name.In(span),
+        Kind = layout.Kind,
+        Start = start,
+        End = layout.End,
+        StatusCode = layout.StatusCode,
+        HasEvents = layout.HasEvents,
+        HasLinks = layout.HasLinks,
+    };
+
+    /// <summary>The trace id as two big-endian halves; 0 when it is not 16 bytes.</summary>
+    public readonly (ulong High, ulong Low) TraceIdHalves => TraceId.Length == 16
+        ? (System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(TraceId), System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(TraceId[8..]))
+        : (0UL, 0UL);
+
+    /// <summary>An 8-byte id as a number; 0 when it is absent or another length.</summary>
+    public static ulong IdValue(ReadOnlySpan<byte> id) => id.Length == 8 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(id) : 0UL;
 
     /// <summary>
     /// Reads a KeyValue whose value is one string (valid UTF-8), int, double or bool and whose key is valid UTF-8;
@@ -294,5 +288,31 @@ internal ref struct WireAttributes
             _inner = new ProtoReader(payload);
             _inInner = true;
         }
+    }
+}
+
+/// <summary><see cref="WireSpan"/>'s fields as offsets into the span's bytes, which a ref struct cannot keep in an array.</summary>
+internal struct WireSpanLayout
+{
+    public Slice TraceId;
+    public Slice SpanId;
+    public Slice ParentSpanId;
+    public Slice Name;
+    public int Kind;
+    public int StatusCode;
+    public ulong End;
+    public bool HasEvents;
+    public bool HasLinks;
+
+    /// <summary>Where a field's bytes sit within the span's.</summary>
+    public readonly record struct Slice(int Start, int Length)
+    {
+        /// <summary><paramref name="field"/> lies within <paramref name="span"/> (the reader sliced it from there), or is empty.</summary>
+        public static Slice Of(ReadOnlySpan<byte> span, ReadOnlySpan<byte> field) => field.IsEmpty
+            ? default
+            : new Slice((int)System.Runtime.CompilerServices.Unsafe.ByteOffset(
+                ref System.Runtime.InteropServices.MemoryMarshal.GetReference(span), ref System.Runtime.InteropServices.MemoryMarshal.GetReference(field)), field.Length);
+
+        public ReadOnlySpan<byte> In(ReadOnlySpan<byte> span) => span.Slice(Start, Length);
     }
 }
