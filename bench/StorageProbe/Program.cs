@@ -11,10 +11,19 @@ using OpenTelemetry.Proto.Trace.V1;
 
 // Usage: StorageProbe [spans=1000000] [batch=10000] [directory=/tmp/almanac-probe] [all|duckdb|sqlite|file|search] [repeats]
 // (search: SearchProbe.cs, trace search with and without batch pruning; `StorageProbe stored …`: one search over
-// a data directory Almanac wrote)
+// a data directory Almanac wrote; `StorageProbe format <data-dir> [block rows] [quality]`: its spans in a block format of
+// our own, FormatProbe.cs)
 // Appends realistic spans (10-span traces, 8 services, HTTP/DB attributes, some events) and reports ingest rate,
 // bytes on disk per span, trace-by-id and attribute-search latency for DuckDB, and ingest/size/lookup for SQLite
 // and a plain length-prefixed protobuf file as comparison points.
+if (args is ["format", var formatDirectory, ..])
+{
+    // `StorageProbe format <data-dir> [block rows] [brotli quality]`: the same spans in a block format of our own (FormatProbe.cs).
+    FormatProbe.Run(formatDirectory, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 8192,
+        args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 1);
+    return;
+}
+
 if (args is ["stored", var storedDirectory, ..])
 {
     // `StorageProbe stored <data-dir> service key=value [repeats]`: one search over a data directory Almanac wrote
