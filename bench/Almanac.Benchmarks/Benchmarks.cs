@@ -107,6 +107,34 @@ public class StorageAppend
 }
 
 /// <summary>
+/// ADR 0010's proposed write path (<see cref="SpanBlockPrototype"/>) on the same 20 encoded requests as
+/// <see cref="StorageAppend"/>: spans straight into compressed column streams of a block file, fsynced.
+/// </summary>
+[MemoryDiagnoser]
+public class SpanBlockWrite
+{
+    private List<ReadOnlyMemory<byte>>[] _encoded = [];
+    private SpanBlockPrototype _writer = null!;
+    private string _dir = "";
+    private int _next;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _dir = Directory.CreateTempSubdirectory("almanac-blocks-").FullName;
+        _writer = new SpanBlockPrototype(Path.Combine(_dir, "block"));
+        _encoded = Enumerable.Range(0, 16)
+            .Select(_ => Data.Requests(WireFormat.Protobuf, 500, 20).Select(b => (ReadOnlyMemory<byte>)b).ToList()).ToArray();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => Data.Delete(_dir);
+
+    [Benchmark(Description = "block of 10,000 realistic spans from 20 encoded requests, Brotli 1, fsynced")]
+    public long Write() => _writer.Write(_encoded[_next++ % _encoded.Length]);
+}
+
+/// <summary>
 /// Reading a realistic trace by id from a store of 200,000 spans and building what the APIs answer: Jaeger JSON
 /// (/api/traces/{id}) and the UI's timeline model (/trace/{id}/model); plus the UI model of a 10,000-span trace.
 /// </summary>
