@@ -58,7 +58,8 @@ internal static class FormatProbe
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{spans:N0} spans; blocks of {blockRows:N0} rows, Brotli quality {quality}: {totals.Values.Sum() / (double)Math.Max(1, spans):F2} bytes/span "
             + $"(DuckDB's whole file: {fileBytes / (double)Math.Max(1, spans):F2}); {encoder.RawBytes / (double)Math.Max(1, spans):F1} bytes/span before "
-            + $"compression, compressing took {encoder.CompressTime.TotalMicroseconds / Math.Max(1, spans):F2} µs/span"));
+            + $"compression, compressing took {encoder.CompressTime.TotalMicroseconds / Math.Max(1, spans):F2} µs/span; decompressing a whole block "
+            + $"(what a trace read would do at least) {encoder.DecompressTime.TotalMilliseconds / Math.Max(1, encoder.Blocks):F2} ms"));
         foreach (var (stream, bytes) in totals.OrderByDescending(t => t.Value))
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {stream,-12} {bytes / (double)Math.Max(1, spans):F2}"));
@@ -77,6 +78,10 @@ internal static class FormatProbe
         public long RawBytes { get; private set; }
 
         public TimeSpan CompressTime { get; private set; }
+
+        public TimeSpan DecompressTime { get; private set; }
+
+        public int Blocks { get; private set; }
 
         public void Add(DuckDBDataReader row)
         {
@@ -160,6 +165,11 @@ internal static class FormatProbe
 
         public void Flush(Dictionary<string, long> totals)
         {
+            if (_streams.Count > 0)
+            {
+                Blocks++;
+            }
+
             foreach (var (name, stream) in _streams)
             {
                 Count(totals, name.Split('.')[0], stream);
@@ -184,6 +194,12 @@ internal static class FormatProbe
             var clock = Stopwatch.StartNew();
             BrotliEncoder.TryCompress(data, output, out var written, quality, 22);
             CompressTime += clock.Elapsed;
+
+            // Reading a trace back decompresses every stream of its block: that time bounds trace by id from below.
+            var back = new byte[data.Length];
+            clock.Restart();
+            BrotliDecoder.TryDecompress(output.AsSpan(0, written), back, out _);
+            DecompressTime += clock.Elapsed;
             // A stream that does not compress is kept as it is; two bytes say which and how long.
             totals[name] = totals.GetValueOrDefault(name) + Math.Min(written, data.Length) + 2;
         }
