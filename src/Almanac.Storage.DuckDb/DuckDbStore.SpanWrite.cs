@@ -57,7 +57,10 @@ public sealed partial class DuckDbStore
         public int Offset;
         public int Length;
 
-        /// <summary>The span's place in scan order: its fields' <see cref="_spanLayouts"/> entry (here, the struct's padding).</summary>
+        /// <summary>
+        /// The span's place in scan order: its fields' <see cref="_spanLayouts"/> entry. Beside the other ints it takes
+        /// what was padding, so the sort moves no more bytes than before.
+        /// </summary>
         public int Index;
         public long Start;
         public ulong TraceHigh;

@@ -22,6 +22,8 @@ internal static class ColdPages
     /// <summary>madvise advice: reclaim these pages now (Linux 5.4).</summary>
     private const int PageOutAdvice = 21;
 
+    private const int InvalidArgument = 22; // EINVAL
+
     private static bool s_unsupported;
 
     /// <summary>
@@ -90,8 +92,6 @@ internal static class ColdPages
             && ulong.TryParse(line.AsSpan(dash + 1, space - dash - 1), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out end)
             && end > start;
     }
-
-    private const int InvalidArgument = 22; // EINVAL
 
     [DllImport("libc", EntryPoint = "madvise", SetLastError = true)]
     private static extern int MAdvise(nint address, nuint length, int advice);
