@@ -12,7 +12,7 @@ namespace Almanac.Benchmarks;
 /// <summary>
 /// The write path ADR 0010 proposes, as a prototype to measure, not to ship: encoded export requests straight into
 /// the column streams of one span block (trace ids once per run of a trace, start deltas within a trace, durations,
-/// span and parent ids, one shape number for resource, scope, name, kind and status, each attribute key's values in a
+/// span and parent ids, one shape number for resource, name, kind and status, each attribute key's values in a
 /// stream of their own, the span's other fields as bytes), each stream compressed with Brotli's fastest setting, the
 /// block written to a file and fsynced, with a split-block Bloom filter per 8,192 rows over the search items (each
 /// attribute pair, each shape) and one over the block's trace ids, and the row where each trace's run begins. Left
@@ -61,6 +61,11 @@ internal sealed class SpanBlockPrototype(string path)
             var newTrace = i == 0 || (at.TraceHigh, at.TraceLow) != trace;
             Stream("trace.flag").Write([newTrace ? (byte)1 : (byte)0]);
             var items = Items(i / FilterRows);
+            if (i % FilterRows == 0)
+            {
+                _lastShape = -1; // a new filter needs the shapes its rows have
+            }
+
             if (newTrace)
             {
                 trace = (at.TraceHigh, at.TraceLow);
