@@ -212,9 +212,9 @@ internal sealed class SpanBlockPrototype(string path)
             }
 
             var read = WireSpan.Read(span);
-            var (high, low) = read.TraceIdHalves;
+            Almanac.Core.Model.TraceId.TryRead(read.TraceId, out var trace);
             _layouts[_count] = read.Layout(span);
-            _spans[_count] = new SpanAt(q, offset + reader.Position - span.Length, span.Length, _count, (long)read.Start, high, low, resource);
+            _spans[_count] = new SpanAt(q, offset + reader.Position - span.Length, span.Length, _count, (long)read.Start, trace.High, trace.Low, resource);
             _count++;
         }
     }

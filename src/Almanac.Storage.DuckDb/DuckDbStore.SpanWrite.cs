@@ -257,8 +257,11 @@ public sealed partial class DuckDbStore
             }
 
             // The one walk over the span's fields: the sort key now, the rest kept for the row after sorting.
+            // A malformed id reads as 0 here (TryRead's default); the row's own checks refuse the span later.
             var read = WireSpan.Read(span);
-            var (traceHigh, traceLow) = read.TraceIdHalves;
+            TraceId.TryRead(read.TraceId, out var traceId);
+            SpanId.TryRead(read.SpanId, out var spanId);
+            SpanId.TryRead(read.ParentSpanId, out var parentId);
             _spanLayouts[count] = read.Layout(span);
             _spanRefs[count] = new SpanRef
             {
@@ -266,10 +269,10 @@ public sealed partial class DuckDbStore
                 Offset = offset + spans.Position - span.Length,
                 Length = span.Length,
                 Start = unchecked((long)read.Start),
-                TraceHigh = traceHigh,
-                TraceLow = traceLow,
-                SpanId = WireSpan.IdValue(read.SpanId),
-                ParentId = WireSpan.IdValue(read.ParentSpanId),
+                TraceHigh = traceId.High,
+                TraceLow = traceId.Low,
+                SpanId = spanId.Value,
+                ParentId = parentId.Value,
                 Group = group,
                 Index = count,
             };

@@ -141,14 +141,6 @@ internal ref struct WireSpan
         HasLinks = layout.HasLinks,
     };
 
-    /// <summary>The trace id as two big-endian halves; 0 when it is not 16 bytes.</summary>
-    public readonly (ulong High, ulong Low) TraceIdHalves => TraceId.Length == 16
-        ? (System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(TraceId), System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(TraceId[8..]))
-        : (0UL, 0UL);
-
-    /// <summary>An 8-byte id as a number; 0 when it is absent or another length.</summary>
-    public static ulong IdValue(ReadOnlySpan<byte> id) => id.Length == 8 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(id) : 0UL;
-
     /// <summary>
     /// Reads a KeyValue whose value is one string (valid UTF-8), int, double or bool and whose key is valid UTF-8;
     /// false for anything else (arrays, maps, bytes, no value, repeated or unknown fields), which the caller leaves
